@@ -1,0 +1,71 @@
+# The verbs teachers, admins and developers type. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+HUB_PORT ?= 8000
+STATE_DIR ?= .state
+PYTEST ?= $(PY) -m pytest
+# Sources that make up the wheel: a change reinstalls the package, not the stack.
+PKG_SOURCES := pyproject.toml $(shell find jupyter_ext course -type f -not -path '*/node_modules/*' -not -name '*.pyc' 2>/dev/null)
+
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help env hub test test-lint test-unit test-integration test-e2e lint format lock validate clean
+
+help: ## List the verbs
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(VENV)/.stack: requirements/dev.lock requirements/bootstrap.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --require-hashes -r requirements/bootstrap.lock
+	$(UV) pip sync --python $(PY) --require-hashes requirements/dev.lock
+	@touch $@
+
+$(VENV)/.package: $(VENV)/.stack $(PKG_SOURCES)
+	$(UV) pip install --python $(PY) --no-deps --no-build-isolation --reinstall-package jupyter-course-hub .
+	@touch $@
+
+hub_config/local/node_modules/.installed: hub_config/local/package-lock.json
+	cd hub_config/local && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+env: $(VENV)/.package hub_config/local/node_modules/.installed ## Create .venv from the lock files and install the package
+
+hub: env ## Run the local hub on http://127.0.0.1:$(HUB_PORT) (Ctrl-C stops everything)
+	HUB_PORT=$(HUB_PORT) $(VENV)/bin/course-hub hub --config hub_config/local/jupyterhub_config.py --state-dir $(STATE_DIR)
+
+validate: env ## Check course/course.yml, its notebooks and cluster presets
+	$(VENV)/bin/course-hub validate course
+
+test: env test-lint test-unit test-integration test-e2e ## Run every test tier
+
+test-lint: env ## ruff (lint and format check)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test-unit: env ## Unit tier: the extension with an in-process Dask Gateway
+	$(PYTEST) tests/unit -m unit
+
+test-integration: env ## Integration tier: a real dask-gateway-server process
+	$(PYTEST) tests/integration -m integration
+
+test-e2e: env ## End-to-end tier: the real local hub, two students, clusters, notebooks
+	$(PYTEST) tests/e2e -m e2e
+
+lint: test-lint ## Alias of test-lint
+
+format: env ## Format the Python code
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+lock: ## Re-resolve requirements/*.in into hash-pinned lock files
+	@test -x $(UV) || { $(PYTHON) -m venv $(VENV) && $(VENV)/bin/pip install --quiet --require-hashes -r requirements/bootstrap.lock; }
+	cd requirements && ../$(UV) pip compile base.in --generate-hashes --python-version 3.11 --python-platform x86_64-unknown-linux-gnu -o base.lock
+	cd requirements && ../$(UV) pip compile dev.in --generate-hashes --python-version 3.11 --python-platform x86_64-unknown-linux-gnu -o dev.lock
+
+clean: ## Remove the environment and build outputs (keeps .state: students' work)
+	rm -rf $(VENV) build dist hub_config/local/node_modules .pytest_cache .ruff_cache

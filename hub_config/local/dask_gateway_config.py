@@ -1,0 +1,58 @@
+"""Dask Gateway for the hub without Docker, started by the hub as a service.
+
+The hub passes the same layout variables as to the servers, so ports and
+folders match jupyterhub_config.py. Clusters run as local processes of the
+very Python environment the notebooks use: client, scheduler and worker
+versions cannot drift.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+from course_hub.hub.gateway import cluster_options
+from course_hub.hub.local import local_layout
+from course_hub.hub.secrets import ensure_secret, fernet_key
+from course_hub.manifest import MANIFEST_NAME, load_manifest
+
+c = get_config()
+
+layout = local_layout(Path(__file__).resolve().parent.parent.parent)
+bin_dir = Path(sys.executable).parent
+layout.gateway_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+# --- Addresses: HTTP behind the hub's proxy route, scheduler TLS on its own port
+# (TLS with SNI cannot cross the HTTP proxy).
+c.DaskGateway.address = f"127.0.0.1:{layout.gateway_api_port}"
+c.Proxy.address = f"127.0.0.1:{layout.gateway_http_port}"
+c.Proxy.tcp_address = f"127.0.0.1:{layout.gateway_tcp_port}"
+c.Proxy.prefix = "/services/dask-gateway"
+
+# --- Students authenticate with their hub token (the service name makes the
+# gateway require access:services!service=dask-gateway).
+c.DaskGateway.authenticator_class = "dask_gateway_server.auth.JupyterHubAuthenticator"
+
+# --- Clusters are local processes (no OS accounts in this mode).
+c.DaskGateway.backend_class = "dask_gateway_server.backends.local.UnsafeLocalBackend"
+c.LocalBackend.clusters_directory = str(layout.gateway_dir / "clusters")
+c.ClusterConfig.scheduler_cmd = [str(bin_dir / "dask"), "scheduler"]
+c.ClusterConfig.worker_cmd = [str(bin_dir / "dask"), "worker"]
+
+# --- State on disk, encrypted, so clusters survive a gateway restart; the
+# launcher (course-hub hub) stops them when the whole hub stops.
+c.DBBackendBase.db_url = f"sqlite:///{layout.gateway_dir / 'gateway.sqlite'}"
+c.DBBackendBase.db_encrypt_keys = [
+    ensure_secret(layout.secrets / "gateway-encrypt-key", fernet_key)[0]
+]
+c.DBBackendBase.stop_clusters_on_shutdown = False
+
+# --- Limits per cluster and an idle timeout: a forgotten cluster frees the machine.
+c.ClusterConfig.cluster_max_workers = int(os.environ.get("COURSE_CLUSTER_MAX_WORKERS", "4"))
+c.ClusterConfig.cluster_max_cores = int(os.environ.get("COURSE_CLUSTER_MAX_CORES", "8"))
+c.ClusterConfig.cluster_max_memory = f"{os.environ.get('COURSE_CLUSTER_MAX_MEMORY_GIB', '16')} G"
+c.ClusterConfig.idle_timeout = int(os.environ.get("COURSE_CLUSTER_IDLE_TIMEOUT", "1800"))
+
+# --- The options form: cores and memory within the course's limits, and the
+# session presets of course.yml.
+manifest = load_manifest(layout.content_dir / MANIFEST_NAME, layout.content_dir)
+c.Backend.cluster_options = cluster_options(manifest)

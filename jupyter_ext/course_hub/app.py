@@ -1,0 +1,165 @@
+"""The course server extension: configuration and wiring.
+
+Every setting is a traitlet (``c.CourseHub.<name>`` in a Jupyter config
+file) whose default falls back to an environment variable, so the hub's
+spawner can configure all students' servers without writing files in their
+homes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Float, Unicode, default
+
+from .clusters import ClusterManager
+from .content import ContentSource, FolderSource, GitSource, packaged_content_dir
+from .handlers import HANDLERS, STATE_KEY, CourseState
+from .manifest import ManifestError
+from .sync import SessionSync
+
+
+class CourseHub(ExtensionApp):
+    """Serves the course program, syncs session notebooks and manages Dask clusters."""
+
+    name = "course_hub"
+    load_other_extensions = True
+
+    content_dir = Unicode(
+        help="""Folder holding course.yml and the session folders.
+
+        Used when content_repo is empty. Default: $COURSE_CONTENT_DIR, else the
+        course shipped inside this package.""",
+    ).tag(config=True)
+
+    @default("content_dir")
+    def _content_dir_default(self) -> str:
+        return os.environ.get("COURSE_CONTENT_DIR") or str(packaged_content_dir())
+
+    content_repo = Unicode(
+        help="""Git URL of the course content. When set, it replaces content_dir:
+        the repository is cloned into cache_dir and fetched again at most every
+        content_refresh_interval seconds. Default: $COURSE_CONTENT_REPO.""",
+    ).tag(config=True)
+
+    @default("content_repo")
+    def _content_repo_default(self) -> str:
+        return os.environ.get("COURSE_CONTENT_REPO", "")
+
+    content_branch = Unicode(
+        help="Branch (or tag) of content_repo. Default: $COURSE_CONTENT_BRANCH, else main.",
+    ).tag(config=True)
+
+    @default("content_branch")
+    def _content_branch_default(self) -> str:
+        return os.environ.get("COURSE_CONTENT_BRANCH", "main")
+
+    content_subdir = Unicode(
+        help="""Folder of content_repo that holds course.yml. Default:
+        $COURSE_CONTENT_SUBDIR, else the top of the repository if course.yml is
+        there, else course/.""",
+    ).tag(config=True)
+
+    @default("content_subdir")
+    def _content_subdir_default(self) -> str:
+        return os.environ.get("COURSE_CONTENT_SUBDIR", "")
+
+    content_refresh_interval = Float(
+        60.0,
+        help="Seconds between two fetches of content_repo (0 fetches on every request).",
+    ).tag(config=True)
+
+    course_dir = Unicode(
+        help="""Folder, relative to the server's root directory (the student's
+        home), that receives one sub-folder per opened session. Default:
+        $COURSE_DIR, else course.""",
+    ).tag(config=True)
+
+    @default("course_dir")
+    def _course_dir_default(self) -> str:
+        return os.environ.get("COURSE_DIR", "course")
+
+    cache_dir = Unicode(
+        help="""Per-student working folder: the per-session upstream repositories
+        and the clone of content_repo. Default: $COURSE_CACHE_DIR, else
+        ~/.cache/course-hub.""",
+    ).tag(config=True)
+
+    @default("cache_dir")
+    def _cache_dir_default(self) -> str:
+        return os.environ.get("COURSE_CACHE_DIR") or str(Path.home() / ".cache" / "course-hub")
+
+    gateway_address = Unicode(
+        None,
+        allow_none=True,
+        help="Dask Gateway address. Default: the dask config gateway.address "
+        "($DASK_GATEWAY__ADDRESS), as notebooks see it.",
+    ).tag(config=True)
+
+    gateway_proxy_address = Unicode(
+        None,
+        allow_none=True,
+        help="Gateway scheduler proxy address. Default: dask config gateway.proxy-address.",
+    ).tag(config=True)
+
+    gateway_public_address = Unicode(
+        None,
+        allow_none=True,
+        help="Root of dashboard links as a browser opens them. Default: dask config "
+        "gateway.public-address.",
+    ).tag(config=True)
+
+    cluster_start_timeout = Float(
+        120.0,
+        help="Seconds a new cluster may take to start before it is stopped and reported.",
+    ).tag(config=True)
+
+    def make_source(self) -> ContentSource:
+        if self.content_repo:
+            return GitSource(
+                self.content_repo,
+                self.content_branch,
+                cache_dir=Path(self.cache_dir),
+                subdir=self.content_subdir,
+                refresh_interval=self.content_refresh_interval,
+            )
+        return FolderSource(self.content_dir)
+
+    def initialize_settings(self) -> None:
+        source = self.make_source()
+        if isinstance(source, FolderSource):
+            # Validate at start-up so the logs name the broken field at once;
+            # the API then answers 503 with the same text.
+            try:
+                manifest = source.manifest()
+                self.log.info(
+                    "Course %r: %d sessions from %s",
+                    manifest.course.title,
+                    len(manifest.sessions),
+                    source.describe(),
+                )
+            except ManifestError as exc:
+                self.log.error("%s", exc.message)
+        root_dir = Path(self.serverapp.root_dir).expanduser()
+        sync = SessionSync(source, root_dir, self.course_dir, Path(self.cache_dir))
+        gateway_kwargs = {
+            k: v
+            for k, v in {
+                "address": self.gateway_address,
+                "proxy_address": self.gateway_proxy_address,
+                "public_address": self.gateway_public_address,
+            }.items()
+            if v
+        }
+        clusters = ClusterManager(gateway_kwargs, start_timeout=self.cluster_start_timeout)
+        self.settings[STATE_KEY] = CourseState(source, sync, clusters)
+
+    def initialize_handlers(self) -> None:
+        self.handlers.extend(HANDLERS)
+
+    async def stop_extension(self) -> None:
+        state = self.settings.get(STATE_KEY)
+        if state is not None:
+            await state.clusters.close()

@@ -1,0 +1,84 @@
+"""``course-hub``: the command line for teachers and admins.
+
+- ``course-hub hub``: run the local hub (what ``make hub`` calls);
+- ``course-hub validate``: check a course folder (manifest, notebooks, presets).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import CourseError
+from .manifest import MANIFEST_NAME, load_manifest
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from .hub.gateway import cluster_options
+
+    root = Path(args.content_dir).resolve()
+    try:
+        manifest = load_manifest(root / MANIFEST_NAME, root)
+        cluster_options(manifest, max_cores=args.max_cores, max_memory_gib=args.max_memory)
+    except CourseError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"{root / MANIFEST_NAME}: {exc}", file=sys.stderr)
+        return 1
+    notebooks = sum(len(s.notebooks) for s in manifest.sessions)
+    print(
+        f"{root / MANIFEST_NAME}: {manifest.course.title!r} is valid: "
+        f"{len(manifest.sessions)} sessions, {notebooks} notebooks"
+    )
+    for s in manifest.sessions:
+        preset = (
+            f"{s.cluster.workers} x {s.cluster.worker_cores} cores / {s.cluster.worker_memory} GiB"
+            if s.cluster
+            else "no cluster"
+        )
+        print(f"  {s.id:<22} {s.duration:>6}  {len(s.notebooks)} notebook(s)  {preset}")
+    return 0
+
+
+def _hub(args: argparse.Namespace) -> int:
+    from .launcher import run
+
+    return run(Path(args.config), state_dir=args.state_dir, port=args.port)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="course-hub", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    hub = sub.add_parser("hub", help="run the local hub (no Docker) in the foreground")
+    hub.add_argument(
+        "--config",
+        default=os.environ.get("COURSE_HUB_CONFIG", "hub_config/local/jupyterhub_config.py"),
+        help="JupyterHub config file (default: %(default)s)",
+    )
+    hub.add_argument("--state-dir", help="state folder (default: $COURSE_STATE_DIR or .state)")
+    hub.add_argument("--port", type=int, help="public port (default: $HUB_PORT or 8000)")
+    hub.set_defaults(func=_hub)
+
+    val = sub.add_parser("validate", help="check course.yml, its notebooks and presets")
+    val.add_argument(
+        "content_dir",
+        nargs="?",
+        default=os.environ.get("COURSE_CONTENT_DIR", "course"),
+        help="folder holding course.yml (default: %(default)s)",
+    )
+    val.add_argument("--max-cores", type=int, default=4, help="gateway limit per worker")
+    val.add_argument("--max-memory", type=float, default=8.0, help="gateway limit per worker, GiB")
+    val.set_defaults(func=_validate)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""Layout of the hub without Docker (``make hub``): folders, ports, logins.
+
+The hub and gateway configuration files and the launcher all read it from
+the same environment variables, so they can never disagree on a port or a
+path. Everything the hub writes lives in one state folder (git-ignored):
+
+``STATE/jupyterhub.sqlite``, ``STATE/secrets/``, ``STATE/homes/<user>/``,
+``STATE/gateway/`` (database and cluster working folders).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from .secrets import ensure_secret, password
+
+#: Minimum lengths enforced by JupyterHub's shared-password authenticator.
+MIN_STUDENT_PASSWORD = 8
+MIN_ADMIN_PASSWORD = 32
+
+
+class LayoutError(ValueError):
+    """A setting of the local hub is unusable; the message says which and why."""
+
+
+def _int_env(name: str, default: int, low: int = 0, high: int | None = None) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise LayoutError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < low or (high is not None and value > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise LayoutError(f"{name} must be {bound}, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class LocalLayout:
+    """Folders and ports of one local hub. Ports are consecutive from HUB_PORT."""
+
+    repo: Path
+    state: Path
+    content_dir: Path
+    hub_port: int
+
+    @property
+    def secrets(self) -> Path:
+        return self.state / "secrets"
+
+    @property
+    def homes(self) -> Path:
+        return self.state / "homes"
+
+    @property
+    def gateway_dir(self) -> Path:
+        return self.state / "gateway"
+
+    @property
+    def hub_api_port(self) -> int:
+        return self.hub_port + 1
+
+    @property
+    def proxy_api_port(self) -> int:
+        return self.hub_port + 2
+
+    @property
+    def gateway_http_port(self) -> int:
+        return self.hub_port + 3
+
+    @property
+    def gateway_tcp_port(self) -> int:
+        return self.hub_port + 4
+
+    @property
+    def gateway_api_port(self) -> int:
+        return self.hub_port + 5
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.hub_port}"
+
+    @property
+    def gateway_url(self) -> str:
+        """The gateway as servers on this machine reach it (not through the hub proxy)."""
+        return f"http://127.0.0.1:{self.gateway_http_port}/services/dask-gateway"
+
+    def env(self) -> dict[str, str]:
+        """The variables that make another process compute this same layout."""
+        return {
+            "COURSE_STATE_DIR": str(self.state),
+            "COURSE_CONTENT_DIR": str(self.content_dir),
+            "HUB_PORT": str(self.hub_port),
+        }
+
+    def proxy_command(self) -> str:
+        """configurable-http-proxy, installed by ``npm ci`` in hub_config/local."""
+        explicit = os.environ.get("CONFIGURABLE_HTTP_PROXY")
+        local = self.repo / "hub_config" / "local" / "node_modules" / ".bin"
+        found = explicit or shutil.which("configurable-http-proxy", path=str(local))
+        found = found or shutil.which("configurable-http-proxy")
+        if not found:
+            raise LayoutError(
+                "configurable-http-proxy is not installed: run `make hub` "
+                "(it runs `npm ci` in hub_config/local), or set CONFIGURABLE_HTTP_PROXY"
+            )
+        return found
+
+
+def local_layout(repo: Path | str) -> LocalLayout:
+    """The layout for the checkout at ``repo``, from the environment."""
+    repo = Path(repo).resolve()
+    state = Path(os.environ.get("COURSE_STATE_DIR") or repo / ".state").expanduser().resolve()
+    content = Path(os.environ.get("COURSE_CONTENT_DIR") or repo / "course").expanduser()
+    port = _int_env("HUB_PORT", 8000, 1024, 65530)
+    return LocalLayout(repo=repo, state=state, content_dir=content.resolve(), hub_port=port)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    student_password: str
+    admin_password: str
+    admin_users: tuple[str, ...]
+    created: tuple[str, ...]  # which passwords were generated just now
+
+
+def credentials(layout: LocalLayout) -> Credentials:
+    """Passwords from COURSE_PASSWORD / COURSE_ADMIN_PASSWORD, or generated once."""
+    created = []
+    student = os.environ.get("COURSE_PASSWORD", "")
+    if student:
+        if len(student) < MIN_STUDENT_PASSWORD:
+            raise LayoutError(
+                f"COURSE_PASSWORD must be at least {MIN_STUDENT_PASSWORD} characters"
+            )
+    else:
+        student, new = ensure_secret(layout.secrets / "course-password", password)
+        if new:
+            created.append("student")
+    admin = os.environ.get("COURSE_ADMIN_PASSWORD", "")
+    if admin:
+        if len(admin) < MIN_ADMIN_PASSWORD:
+            raise LayoutError(
+                f"COURSE_ADMIN_PASSWORD must be at least {MIN_ADMIN_PASSWORD} characters "
+                "(JupyterHub's rule for admin passwords)"
+            )
+    else:
+        admin, new = ensure_secret(layout.secrets / "admin-password", lambda: password(24))
+        if new:
+            created.append("admin")
+    if admin == student:
+        raise LayoutError("COURSE_PASSWORD and COURSE_ADMIN_PASSWORD must differ")
+    admins = tuple(
+        u.strip() for u in os.environ.get("COURSE_ADMIN_USERS", "teacher").split(",") if u.strip()
+    )
+    return Credentials(student, admin, admins, tuple(created))
+
+
+def roster(path: str | None) -> set[str] | None:
+    """Allowed students from a file (one name per line, # comments), or None for anyone."""
+    if not path:
+        return None
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise LayoutError(f"COURSE_ROSTER {path}: {exc.strerror or exc}") from None
+    names = {line.split("#", 1)[0].strip().lower() for line in lines}
+    names.discard("")
+    if not names:
+        raise LayoutError(f"COURSE_ROSTER {path} lists no student")
+    return names

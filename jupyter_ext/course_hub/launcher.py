@@ -1,0 +1,206 @@
+"""Run the local hub in the foreground and stop everything it started.
+
+``course-hub hub`` checks the course and the settings before anything
+starts (a broken manifest or a short password is one clear line, not a
+traceback in a service log), starts JupyterHub, prints the URL and how to log
+in, and on Ctrl-C stops the hub, every student's server and every Dask
+cluster. Clusters run in their own sessions so that they survive a gateway
+restart; the launcher registers as a child subreaper so they stay its
+descendants and none outlives ``make hub``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+from .errors import CourseError
+from .hub.gateway import cluster_options
+from .hub.local import Credentials, LayoutError, LocalLayout, credentials, local_layout
+from .manifest import MANIFEST_NAME, load_manifest
+
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_PDEATHSIG = 1
+
+
+def _prctl(option: int, value: int) -> None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(option, value, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: best effort
+        pass
+
+
+def _die_with_parent() -> None:
+    _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def preflight(layout: LocalLayout) -> Credentials:
+    """Everything that can be checked before starting; raises with a clear sentence."""
+    manifest_path = layout.content_dir / MANIFEST_NAME
+    manifest = load_manifest(manifest_path, layout.content_dir)
+    cluster_options(manifest)
+    ports = [
+        layout.hub_port,
+        layout.hub_api_port,
+        layout.proxy_api_port,
+        layout.gateway_http_port,
+        layout.gateway_tcp_port,
+        layout.gateway_api_port,
+    ]
+    busy = [p for p in ports if not _port_free(p)]
+    if busy:
+        raise LayoutError(
+            f"port(s) {', '.join(map(str, busy))} already in use (is another hub running?); "
+            f"set HUB_PORT to use ports HUB_PORT..HUB_PORT+5 elsewhere"
+        )
+    layout.proxy_command()
+    layout.state.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return credentials(layout)
+
+
+def banner(layout: LocalLayout, logins: Credentials, elapsed: float) -> str:
+    secrets_dir = layout.secrets
+    student = (
+        f"the course password {logins.student_password}"
+        if "student" in logins.created
+        else "the course password"
+        + ("" if os.environ.get("COURSE_PASSWORD") else f" (in {secrets_dir / 'course-password'})")
+    )
+    admin = (
+        f"the admin password {logins.admin_password}"
+        if "admin" in logins.created
+        else "the admin password"
+        + (
+            ""
+            if os.environ.get("COURSE_ADMIN_PASSWORD")
+            else f" (in {secrets_dir / 'admin-password'})"
+        )
+    )
+    lines = [
+        "",
+        f"Course hub ready at {layout.url} (started in {elapsed:.1f} s)",
+        f"  Students: log in with any user name and {student}",
+        f"  Teachers: log in as {', '.join(logins.admin_users)} with {admin}",
+    ]
+    if logins.created:
+        lines.append(
+            f"  (Generated passwords are shown this once; they are kept in {secrets_dir}.)"
+        )
+    lines += ["Press Ctrl-C to stop the hub, the students' servers and their Dask clusters.", ""]
+    return "\n".join(lines)
+
+
+def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 120.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(f"{url}/hub/health", timeout=2) as resp:  # noqa: S310
+                if resp.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.3)
+    return False
+
+
+def stop_descendants(grace: float = 15.0) -> int:
+    """Terminate every process still below us (servers, clusters); return how many."""
+    me = psutil.Process()
+    procs = me.children(recursive=True)
+    for p in procs:
+        try:
+            p.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(procs, timeout=grace)
+    for p in alive:
+        try:
+            p.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(alive, timeout=5)
+    return len(procs)
+
+
+def run(config: Path, state_dir: str | None = None, port: int | None = None) -> int:
+    """Run the hub until Ctrl-C or SIGTERM; return the exit code."""
+    config = config.resolve()
+    if not config.is_file():
+        print(f"course-hub: no hub config at {config}", file=sys.stderr)
+        return 2
+    if state_dir:
+        os.environ["COURSE_STATE_DIR"] = str(Path(state_dir).expanduser().resolve())
+    if port:
+        os.environ["HUB_PORT"] = str(port)
+    started = time.monotonic()
+    try:
+        layout = local_layout(config.parents[2])
+        logins = preflight(layout)
+    except (CourseError, LayoutError, ValueError) as exc:
+        message = exc.message if isinstance(exc, CourseError) else str(exc)
+        print(f"course-hub: cannot start the hub: {message}", file=sys.stderr)
+        return 2
+
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    env = dict(os.environ, **layout.env())
+    log_level = os.environ.get("HUB_LOG_LEVEL", "INFO")
+    hub = subprocess.Popen(
+        [sys.executable, "-m", "jupyterhub", "-f", str(config), f"--log-level={log_level}"],
+        cwd=layout.state,
+        env=env,
+        start_new_session=True,  # Ctrl-C reaches us only; we stop things in order
+        preexec_fn=_die_with_parent,
+    )
+    stopping = False
+
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            print("\ncourse-hub: stopping the hub...", file=sys.stderr, flush=True)
+            hub.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    if wait_ready(layout.url, hub):
+        print(banner(layout, logins, time.monotonic() - started), flush=True)
+    elif not stopping:
+        print("course-hub: the hub did not become ready; see its log above.", file=sys.stderr)
+        hub.send_signal(signal.SIGTERM)
+        stopping = True
+    try:
+        code = hub.wait()
+    except KeyboardInterrupt:
+        code = hub.wait()
+    try:
+        hub.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        hub.kill()
+    leftovers = stop_descendants()
+    if leftovers:
+        print(f"course-hub: stopped {leftovers} remaining process(es).", file=sys.stderr)
+    return 0 if stopping else (code or 1)

@@ -1,0 +1,82 @@
+"""Unit tier: the extension in a real Jupyter server (pytest-jupyter) with a
+real Dask Gateway running in-process (InProcessBackend on 127.0.0.1:0), as
+dask-gateway's own tests build one. Nothing is mocked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import dask
+import pytest
+from dask_gateway_server.app import DaskGateway
+from dask_gateway_server.backends.inprocess import InProcessBackend
+from traitlets.config import Config
+
+from course_hub.hub.gateway import cluster_options
+from course_hub.manifest import load_manifest
+
+pytest_plugins = ("pytest_jupyter.jupyter_server",)
+
+
+@dataclass
+class GatewayInfo:
+    address: str
+    proxy_address: str
+    app: DaskGateway
+
+
+def start_gateway(loop, manifest_root: Path) -> GatewayInfo:
+    c = Config()
+    c.DaskGateway.backend_class = InProcessBackend
+    c.DaskGateway.address = "127.0.0.1:0"
+    c.Proxy.address = "127.0.0.1:0"
+    c.DaskGateway.authenticator_class = "dask_gateway_server.auth.SimpleAuthenticator"
+    c.DaskGateway.log_level = "WARN"
+    c.ClusterConfig.cluster_max_workers = 3
+    c.Backend.cluster_options = cluster_options(
+        load_manifest(manifest_root / "course.yml", manifest_root)
+    )
+    app = DaskGateway(config=c)
+    app.initialize([])
+    loop.run_until_complete(app.setup())
+    loop.run_until_complete(app.backend.proxy._proxy_contacted)
+    return GatewayInfo(
+        address=f"http://{app.backend.proxy.address}",
+        proxy_address=f"gateway://{app.backend.proxy.tcp_address}",
+        app=app,
+    )
+
+
+@pytest.fixture
+def gateway(jp_asyncio_loop, mini_course):
+    info = start_gateway(jp_asyncio_loop, mini_course)
+    # The extension's Gateway client authenticates as "alice" (basic auth).
+    with dask.config.set({"gateway.auth.type": "basic", "gateway.auth.kwargs": {"username": "alice"}}):
+        yield info
+    jp_asyncio_loop.run_until_complete(info.app.cleanup())
+
+
+@pytest.fixture
+def cache_dir(tmp_path) -> Path:
+    return tmp_path / "cache"
+
+
+@pytest.fixture
+def jp_server_config(mini_course, gateway, cache_dir):
+    return Config(
+        {
+            "ServerApp": {
+                "jpserver_extensions": {"course_hub": True},
+                "allow_unauthenticated_access": False,
+            },
+            "CourseHub": {
+                "content_dir": str(mini_course),
+                "cache_dir": str(cache_dir),
+                "gateway_address": gateway.address,
+                "gateway_proxy_address": gateway.proxy_address,
+                "cluster_start_timeout": 60.0,
+            },
+        }
+    )
