@@ -31,22 +31,33 @@ def fernet_key() -> str:
 def ensure_secret(path: Path | str, generate: Callable[[], str]) -> tuple[str, bool]:
     """Read the secret at ``path``, creating it first if needed.
 
-    Returns ``(value, created)``. The file is created with ``O_EXCL`` and
-    mode 0600, so two processes starting together agree on one value and no
-    other user can read it.
+    Returns ``(value, created)``. The value is written to a private temporary
+    file (mode 0600) that is then hard-linked into place: two processes
+    starting together agree on one value, and none ever reads a half-written
+    file.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(generate() + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            try:
+                os.link(tmp, path)
+                created = True
+            except FileExistsError:
+                created = False
+        finally:
+            tmp.unlink()
+    else:
+        created = False
         if path.stat().st_mode & 0o077:
             path.chmod(0o600)
-        value = path.read_text().strip()
-        if not value:
-            raise ValueError(f"{path} is empty: delete it to generate a new secret") from None
-        return value, False
-    with os.fdopen(fd, "w") as fh:
-        value = generate()
-        fh.write(value + "\n")
-    return value, True
+    value = path.read_text().strip()
+    if not value:
+        raise ValueError(f"{path} is empty: delete it to generate a new secret")
+    return value, created

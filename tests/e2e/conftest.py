@@ -1,0 +1,178 @@
+"""End-to-end tier: the real local hub, started from hub_config/local by the
+same command `make hub` runs, in a temporary state folder on free ports.
+
+Students are real hub users logging in over HTTP; every wait has a deadline;
+every cluster a test makes is stopped by the test, and the hub fixture checks
+on the way out that Ctrl-C (SIGINT) left no process behind.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+
+from ..hubclient import Deadline, Student
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / ".test-artifacts"
+PASSWORD = "e2e-course-password"
+ADMIN_PASSWORD = "e2e-admin-password-that-is-long-enough"
+
+
+def free_port_block(size: int = 6) -> int:
+    """A base port such that base..base+size-1 are all free on 127.0.0.1."""
+    for _ in range(200):
+        base = random.randrange(20000, 40000)
+        socks = []
+        try:
+            for port in range(base, base + size):
+                s = socket.socket()
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind(("127.0.0.1", port))
+                socks.append(s)
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no block of free ports found")
+
+
+@dataclass
+class Hub:
+    url: str
+    proc: subprocess.Popen
+    state: Path
+    content: Path
+    log_path: Path
+    ready_seconds: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def student(self, prefix: str = "student") -> Student:
+        return Student(self.url, f"{prefix}-{uuid.uuid4().hex[:6]}", PASSWORD)
+
+    def log_tail(self, lines: int = 120) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def processes(self) -> list[psutil.Process]:
+        """Every process still running that belongs to this hub's state folder."""
+        found = []
+        marker = str(self.state)
+        for p in psutil.process_iter(["cmdline", "environ", "cwd"]):
+            try:
+                text = " ".join(p.info["cmdline"] or []) + str(p.info.get("cwd") or "")
+                env = p.info.get("environ") or {}
+                if marker in text or env.get("COURSE_STATE_DIR") == marker:
+                    found.append(p)
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+        return [p for p in found if p.pid != os.getpid()]
+
+    def stop(self, timeout: float = 90) -> float:
+        """Ctrl-C, as a teacher would; return how long everything took to stop."""
+        t0 = time.monotonic()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                raise AssertionError(f"the hub did not stop within {timeout} s") from None
+        return time.monotonic() - t0
+
+
+def start_hub(tmp: Path, name: str) -> Hub:
+    ARTIFACTS.mkdir(exist_ok=True)
+    state = tmp / "state"
+    content = tmp / "course"
+    shutil.copytree(REPO / "course", content)
+    port = free_port_block()
+    env = dict(
+        os.environ,
+        COURSE_STATE_DIR=str(state),
+        COURSE_CONTENT_DIR=str(content),
+        COURSE_PASSWORD=PASSWORD,
+        COURSE_ADMIN_PASSWORD=ADMIN_PASSWORD,
+        HUB_PORT=str(port),
+        COURSE_CLUSTER_IDLE_TIMEOUT="600",
+    )
+    log_path = ARTIFACTS / f"{name}.log"
+    log = open(log_path, "w")  # noqa: SIM115 - the hub writes to it until it stops
+    t0 = time.monotonic()
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "course-hub"), "hub"],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = Deadline(120, "the hub to be ready")
+    while deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"the hub exited with {proc.returncode}:\n{log_path.read_text()}")
+        try:
+            if requests.get(f"{url}/hub/health", timeout=2).status_code == 200:
+                break
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    else:
+        proc.kill()
+        deadline.fail(log_path.read_text()[-3000:])
+    return Hub(url, proc, state, content, log_path, time.monotonic() - t0)
+
+
+@pytest.fixture(scope="session")
+def hub(tmp_path_factory, request):
+    hub = start_hub(tmp_path_factory.mktemp("hub"), "e2e-hub")
+    hub.timings["hub ready"] = hub.ready_seconds
+    yield hub
+    hub.timings["stop (Ctrl-C)"] = hub.stop()
+    if request.session.testsfailed:
+        print(f"\n--- last lines of {hub.log_path} ---\n{hub.log_tail()}")
+    print("\nE2E timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in hub.timings.items()))
+    deadline = Deadline(30, "every process of the hub to stop after Ctrl-C")
+    while deadline:
+        left = hub.processes()
+        if not left:
+            break
+        time.sleep(0.5)
+    else:
+        deadline.fail([" ".join(p.cmdline()) for p in left])
+
+
+@pytest.fixture(scope="session")
+def alice(hub) -> Student:
+    s = hub.student("alice")
+    s.login()
+    s.start_server()
+    hub.timings["alice login"] = s.timings["login"]
+    hub.timings["alice server"] = s.timings["server"]
+    return s
+
+
+@pytest.fixture(scope="session")
+def bob(hub) -> Student:
+    s = hub.student("bob")
+    s.login()
+    s.start_server()
+    hub.timings["bob server"] = s.timings["server"]
+    return s

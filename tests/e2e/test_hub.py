@@ -1,0 +1,224 @@
+"""A class on the real hub: students log in, open sessions, run Dask clusters."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import nbformat
+import requests
+from nbformat.v4 import new_code_cell
+
+from ..hubclient import Deadline
+
+
+def test_students_log_in_and_get_a_server(hub, alice, bob):
+    assert alice.timings["server"] < 90 and bob.timings["server"] < 90
+    r = alice.hub_api("GET", f"/users/{alice.name}")
+    assert r.json()["servers"][""]["ready"] is True
+    # A student cannot act on another student's server.
+    r = alice.hub_api("DELETE", f"/users/{bob.name}/server")
+    assert r.status_code in (403, 404)
+    r = requests.get(f"{bob.server_url}/course/api/sessions", headers=alice.headers, timeout=30)
+    assert r.status_code in (403, 404), r.status_code
+
+
+def test_the_program(alice):
+    r = alice.api("GET", "/sessions")
+    assert r.status_code == 200
+    sessions = r.json()["sessions"]
+    assert [s["id"] for s in sessions] == [
+        "big-data",
+        "kubernetes-intro",
+        "kubernetes",
+        "spark",
+        "dask",
+        "evaluation",
+    ]
+    assert sessions[0]["title"] == "Big Data & Distributed Computing"
+
+
+def test_reopen_after_an_edit_and_an_upstream_change(hub, alice):
+    r = alice.api("POST", "/sessions/spark/open")
+    assert r.status_code == 200, r.text
+    report = r.json()
+    path = "course/spark/01-spark-wordcount.ipynb"
+    assert report["added"] == [path] and report["open"] == path
+
+    # The student edits the first code cell through Jupyter's contents API.
+    model = alice.contents(path)
+    nb = nbformat.from_dict(model["content"])
+    nb.cells[1].source = "# my notes\n" + nb.cells[1].source
+    alice.save(path, {"type": "notebook", "format": "json", "content": nb})
+    status = alice.api("GET", "/sessions/spark").json()["notebooks"][0]
+    assert status["present"] and status["modified"]
+
+    # The teacher appends a cell and adds a data file upstream.
+    upstream = hub.content / "spark" / "01-spark-wordcount.ipynb"
+    teacher = nbformat.read(upstream, as_version=4)
+    teacher.cells.append(new_code_cell("print('new exercise')", id="teacher-new"))
+    nbformat.write(teacher, upstream)
+    (hub.content / "spark" / "words.txt").write_text("spark dask spark\n")
+
+    r = alice.api("POST", "/sessions/spark/open")
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["kept"] == [path]
+    assert report["added"] == ["course/spark/words.txt"]
+    merged = nbformat.from_dict(alice.contents(path)["content"])
+    sources = [c.source for c in merged.cells]
+    assert sources[1].startswith("# my notes\n")  # the edit survived
+    assert sources[-1] == "print('new exercise')"  # the upstream change arrived
+    assert alice.contents("course/spark/words.txt")["content"] == "spark dask spark\n"
+
+    # A deleted notebook comes back on the next open.
+    alice.delete_file(path)
+    report = alice.api("POST", "/sessions/spark/open").json()
+    assert path in report["added"]
+
+
+def test_cluster_lifecycle_and_isolation(hub, alice, bob):
+    t0 = time.monotonic()
+    r = alice.api("POST", "/clusters", json={"session": "dask"})
+    assert r.status_code == 201, r.text
+    name = r.json()["name"]
+    try:
+        model = alice.wait_cluster(name, 2)
+        hub.timings["cluster 2 workers"] = time.monotonic() - t0
+        assert model["cores"] == 2 and model["memory"] == 2 * 2 * 2**30
+
+        # The connection code, run in the student's kernel on the hub.
+        out = alice.run_code(
+            [
+                model["connection_code"],
+                "import dask.array as da\n"
+                "x = da.ones((4000, 4000), chunks=(1000, 1000))\n"
+                "print(int(x.sum().compute()))\n"
+                "print(len(client.scheduler_info()['workers']))",
+            ]
+        )
+        assert out[1].split() == ["16000000", "2"], out
+
+        # The second student sees none of it and can touch none of it.
+        assert bob.api("GET", "/clusters").json()["clusters"] == []
+        for method, kw in [("GET", {}), ("DELETE", {}), ("PATCH", {"json": {"workers": 0}})]:
+            assert bob.api(method, f"/clusters/{name}", **kw).status_code == 404
+
+        r = alice.api("PATCH", f"/clusters/{name}", json={"workers": 1})
+        assert r.status_code == 200, r.text
+        alice.wait_cluster(name, 1)
+    finally:
+        r = alice.api("DELETE", f"/clusters/{name}")
+    assert r.status_code == 204
+    assert [c["name"] for c in alice.api("GET", "/clusters").json()["clusters"]] == []
+
+
+def test_dashboard_is_behind_the_students_login(hub, alice, bob):
+    r = alice.api("POST", "/clusters", json={"workers": 0})
+    assert r.status_code == 201, r.text
+    model = r.json()
+    try:
+        link = model["dashboard_link"]
+        assert link.startswith(f"/user/{alice.name}/proxy/")
+        r = requests.get(hub.url + link, headers=alice.headers, timeout=60)
+        assert r.status_code == 200 and "Dask" in r.text
+        r = requests.get(hub.url + link, timeout=60, allow_redirects=False)
+        assert r.status_code in (302, 403)
+        r = requests.get(hub.url + link, headers=bob.headers, timeout=60, allow_redirects=False)
+        assert r.status_code in (302, 403, 404)
+    finally:
+        alice.api("DELETE", f"/clusters/{model['name']}")
+
+
+def test_clusters_made_elsewhere_are_listed(alice):
+    """A notebook's Gateway() and dask-labextension's NEW button make Gateway
+    clusters of the same student, and the course API lists them."""
+    out = alice.run_code(
+        [
+            "from dask_gateway import Gateway\n"
+            "g = Gateway()\n"
+            "print(g.submit(session='dask'))",
+        ]
+    )
+    from_code = out[0].strip()
+    r = requests.put(
+        f"{alice.server_url}/dask/clusters", headers=alice.headers, data="{}", timeout=180
+    )
+    assert r.status_code == 200, r.text
+    lab_model = r.json()
+    try:
+        deadline = Deadline(60, "both clusters in the course API")
+        names: list[str] = []
+        while deadline:
+            names = [c["name"] for c in alice.api("GET", "/clusters").json()["clusters"]]
+            if from_code in names and len(names) == 2:
+                break
+            time.sleep(0.5)
+        else:
+            deadline.fail(names)
+    finally:
+        requests.delete(
+            f"{alice.server_url}/dask/clusters/{lab_model['id']}",
+            headers=alice.headers,
+            timeout=60,
+        )
+        for name in names:
+            alice.api("DELETE", f"/clusters/{name}")
+    assert alice.api("GET", "/clusters").json()["clusters"] == []
+
+
+def test_course_notebooks_run_on_the_hub(hub, alice):
+    """Every notebook of the course, opened through the API and run in the
+    student's kernel: Spark local[*], Gateway clusters with session presets."""
+    sessions = alice.api("GET", "/sessions").json()["sessions"]
+    ran = []
+    for session in sessions:
+        if not session["notebooks"]:
+            continue
+        r = alice.api("POST", f"/sessions/{session['id']}/open")
+        assert r.status_code == 200, r.text
+        for nb_status in r.json()["notebooks"]:
+            model = alice.contents(nb_status["local_path"])
+            nb = nbformat.from_dict(model["content"])
+            cells = [c.source for c in nb.cells if c.cell_type == "code"]
+            t0 = time.monotonic()
+            alice.run_code(cells, timeout=300)
+            hub.timings[f"run {session['id']}"] = time.monotonic() - t0
+            ran.append(nb_status["local_path"])
+    assert len(ran) == 5, ran
+    # The notebooks shut their clusters down.
+    assert alice.api("GET", "/clusters").json()["clusters"] == []
+
+
+def test_unauthenticated_requests_are_refused(hub, alice):
+    paths = [
+        ("GET", "/sessions"),
+        ("GET", "/sessions/dask"),
+        ("POST", "/sessions/dask/open"),
+        ("GET", "/clusters"),
+        ("POST", "/clusters"),
+        ("GET", "/cluster-options"),
+        ("GET", "/clusters/abc"),
+        ("PATCH", "/clusters/abc"),
+        ("DELETE", "/clusters/abc"),
+    ]
+    for method, path in paths:
+        for headers in ({}, {"Authorization": "token made-up"}):
+            r = requests.request(
+                method,
+                f"{alice.server_url}/course/api{path}",
+                headers=headers,
+                data=json.dumps({}),
+                timeout=30,
+                allow_redirects=False,
+            )
+            assert r.status_code in (302, 403), (method, path, headers, r.status_code)
+            assert "sessions" not in r.text
+    # The gateway itself: a made-up token is refused (never a cluster list).
+    r = requests.get(
+        f"{hub.url}/services/dask-gateway/api/v1/clusters/",
+        headers={"Authorization": "jupyterhub made-up"},
+        timeout=30,
+    )
+    assert r.status_code in (401, 403, 500), r.status_code
+    assert "{" not in r.text or "error" in r.text

@@ -1,0 +1,124 @@
+"""Integration tier: the extension against a real dask-gateway-server process
+(the local hub's config, UnsafeLocalBackend: real scheduler and worker
+processes), restartable to test what survives a gateway restart."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import dask
+import pytest
+import requests
+from traitlets.config import Config
+
+from ..e2e.conftest import ARTIFACTS, free_port_block
+from ..hubclient import Deadline
+
+pytest_plugins = ("pytest_jupyter.jupyter_server",)
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+
+
+@dataclass
+class GatewayProcess:
+    env: dict[str, str]
+    port: int
+    log_path: Path
+    proc: subprocess.Popen | None = None
+
+    @property
+    def address(self) -> str:
+        return f"http://127.0.0.1:{self.port + 3}/services/dask-gateway"
+
+    @property
+    def proxy_address(self) -> str:
+        return f"gateway://127.0.0.1:{self.port + 4}"
+
+    def start(self) -> None:
+        log = open(self.log_path, "a")  # noqa: SIM115 - kept open for the process
+        self.proc = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "dask-gateway-server"),
+                "-f",
+                str(HERE / "gateway_config.py"),
+            ],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = Deadline(60, "the gateway to answer")
+        while deadline:
+            assert self.proc.poll() is None, self.log_path.read_text()[-3000:]
+            try:
+                if requests.get(f"{self.address}/api/health", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        deadline.fail(self.log_path.read_text()[-3000:])
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=60)
+
+
+def kill_clusters(state: Path) -> None:
+    """Clusters outlive the gateway on purpose; the tests clean up after themselves."""
+    marker = str(state)
+    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    for line in out.splitlines()[1:]:
+        pid, _, args = line.strip().partition(" ")
+        if "dask" in args and marker in Path(f"/proc/{pid}/cwd").resolve().as_posix():
+            os.kill(int(pid), signal.SIGTERM)
+
+
+@pytest.fixture(scope="module")
+def real_gateway(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("gateway")
+    content = tmp / "course"
+    shutil.copytree(REPO / "course", content)
+    port = free_port_block()
+    ARTIFACTS.mkdir(exist_ok=True)
+    env = dict(
+        os.environ,
+        COURSE_STATE_DIR=str(tmp / "state"),
+        COURSE_CONTENT_DIR=str(content),
+        HUB_PORT=str(port),
+    )
+    gw = GatewayProcess(env=env, port=port, log_path=ARTIFACTS / "integration-gateway.log")
+    gw.log_path.write_text("")
+    gw.start()
+    with dask.config.set(
+        {"gateway.auth.type": "basic", "gateway.auth.kwargs": {"username": "alice"}}
+    ):
+        yield gw
+    gw.stop()
+    kill_clusters(tmp / "state")
+
+
+@pytest.fixture
+def jp_server_config(real_gateway, tmp_path):
+    return Config(
+        {
+            "ServerApp": {
+                "jpserver_extensions": {"course_hub": True},
+                "allow_unauthenticated_access": False,
+            },
+            "CourseHub": {
+                "content_dir": real_gateway.env["COURSE_CONTENT_DIR"],
+                "cache_dir": str(tmp_path / "cache"),
+                "gateway_address": real_gateway.address,
+                "gateway_proxy_address": real_gateway.proxy_address,
+            },
+        }
+    )
