@@ -114,7 +114,7 @@ def start_hub(tmp: Path, name: str) -> Hub:
         COURSE_CLUSTER_IDLE_TIMEOUT="600",
     )
     log_path = ARTIFACTS / f"{name}.log"
-    log = open(log_path, "w")  # noqa: SIM115 - the hub writes to it until it stops
+    log = open(log_path, "w")
     t0 = time.monotonic()
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "course-hub"), "hub"],

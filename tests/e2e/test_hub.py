@@ -135,9 +135,7 @@ def test_clusters_made_elsewhere_are_listed(alice):
     clusters of the same student, and the course API lists them."""
     out = alice.run_code(
         [
-            "from dask_gateway import Gateway\n"
-            "g = Gateway()\n"
-            "print(g.submit(session='dask'))",
+            "from dask_gateway import Gateway\ng = Gateway()\nprint(g.submit(session='dask'))",
         ]
     )
     from_code = out[0].strip()

@@ -43,7 +43,7 @@ class GatewayProcess:
         return f"gateway://127.0.0.1:{self.port + 4}"
 
     def start(self) -> None:
-        log = open(self.log_path, "a")  # noqa: SIM115 - kept open for the process
+        log = open(self.log_path, "a")
         self.proc = subprocess.Popen(
             [
                 str(Path(sys.executable).parent / "dask-gateway-server"),

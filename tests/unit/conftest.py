@@ -10,12 +10,11 @@ from pathlib import Path
 
 import dask
 import pytest
+from course_hub.hub.gateway import cluster_options
+from course_hub.manifest import load_manifest
 from dask_gateway_server.app import DaskGateway
 from dask_gateway_server.backends.inprocess import InProcessBackend
 from traitlets.config import Config
-
-from course_hub.hub.gateway import cluster_options
-from course_hub.manifest import load_manifest
 
 pytest_plugins = ("pytest_jupyter.jupyter_server",)
 
@@ -53,7 +52,9 @@ def start_gateway(loop, manifest_root: Path) -> GatewayInfo:
 def gateway(jp_asyncio_loop, mini_course):
     info = start_gateway(jp_asyncio_loop, mini_course)
     # The extension's Gateway client authenticates as "alice" (basic auth).
-    with dask.config.set({"gateway.auth.type": "basic", "gateway.auth.kwargs": {"username": "alice"}}):
+    with dask.config.set(
+        {"gateway.auth.type": "basic", "gateway.auth.kwargs": {"username": "alice"}}
+    ):
         yield info
     jp_asyncio_loop.run_until_complete(info.app.cleanup())
 

@@ -85,7 +85,9 @@ async def test_explicit_options_and_limits(jp_fetch, gateway):
     assert model["session"] is None
     assert model["options"]["worker_cores"] == 2
     # Over the gateway's per-cluster limit (3 workers): capped, and the student is told.
-    status, scaled = await call(jp_fetch, "PATCH", f"clusters/{model['name']}", body={"workers": 9})
+    status, scaled = await call(
+        jp_fetch, "PATCH", f"clusters/{model['name']}", body={"workers": 9}
+    )
     assert status == 200
     assert "exceed resource limit of 3 workers" in scaled["warning"]
     await call(jp_fetch, "DELETE", f"clusters/{model['name']}")
@@ -133,7 +135,7 @@ async def test_bad_create_requests(jp_fetch, gateway, body, status, text):
     [{}, {"workers": "two"}, {"workers": 1, "adaptive": None}, {"adaptive": None}, {"x": 1}],
 )
 async def test_bad_patch_requests(jp_fetch, gateway, body):
-    status, model = await call(jp_fetch, "POST", "clusters", body={"workers": 0})
+    _, model = await call(jp_fetch, "POST", "clusters", body={"workers": 0})
     name = model["name"]
     code, reply = await call(jp_fetch, "PATCH", f"clusters/{name}", body=body)
     assert code == 400, reply

@@ -9,11 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from traitlets.config.loader import PyFileConfigLoader
-
 from course_hub.hub.gateway import GIB
 from course_hub.hub.local import LayoutError, credentials, local_layout, roster
 from course_hub.hub.secrets import ensure_secret, token
+from traitlets.config.loader import PyFileConfigLoader
 
 REPO = Path(__file__).resolve().parents[2]
 LOCAL = REPO / "hub_config" / "local"
@@ -24,7 +23,12 @@ def hub_env(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("HUB_PORT", "9100")
     monkeypatch.setenv("CONFIGURABLE_HTTP_PROXY", "/bin/true")
-    for name in ("COURSE_PASSWORD", "COURSE_ADMIN_PASSWORD", "COURSE_ROSTER", "COURSE_CONTENT_DIR"):
+    for name in (
+        "COURSE_PASSWORD",
+        "COURSE_ADMIN_PASSWORD",
+        "COURSE_ROSTER",
+        "COURSE_CONTENT_DIR",
+    ):
         monkeypatch.delenv(name, raising=False)
     return tmp_path / "state"
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from course_hub.content import packaged_content_dir
 from course_hub.hub.gateway import cluster_options
 from course_hub.manifest import ManifestError, load_manifest
@@ -79,9 +78,15 @@ def test_valid_minimal(tmp_path):
     ("change", "expected"),
     [
         (lambda d: d["sessions"][0].update(duration="three hours"), "duration must look like"),
-        (lambda d: d["sessions"][0].update(colour="blue"), "colour: Extra inputs are not permitted"),
+        (
+            lambda d: d["sessions"][0].update(colour="blue"),
+            "colour: Extra inputs are not permitted",
+        ),
         (lambda d: d["sessions"][0].update(id="Spark Session"), ".id: String should match"),
-        (lambda d: d["sessions"].append(dict(d["sessions"][0])), "session ids listed twice: spark"),
+        (
+            lambda d: d["sessions"].append(dict(d["sessions"][0])),
+            "session ids listed twice: spark",
+        ),
         (
             lambda d: d["sessions"][0]["notebooks"][0].update(path="../../etc/passwd"),
             "notebooks[0].path: path must stay inside the session folder",
@@ -91,10 +96,12 @@ def test_valid_minimal(tmp_path):
             "must stay inside the session folder",
         ),
         (
-            lambda d: d["sessions"][0]["notebooks"].append(
-                {"path": "b.ipynb", "title": "B", "main": True}
-            )
-            or d["sessions"][0]["notebooks"][0].update(main=True),
+            lambda d: (
+                d["sessions"][0]["notebooks"].append(
+                    {"path": "b.ipynb", "title": "B", "main": True}
+                )
+                or d["sessions"][0]["notebooks"][0].update(main=True)
+            ),
             "at most one notebook may be marked main",
         ),
         (
@@ -102,9 +109,7 @@ def test_valid_minimal(tmp_path):
             "cluster.workers: Input should be greater than or equal to 0",
         ),
         (
-            lambda d: d["sessions"][0].update(
-                cluster={"adaptive": {"minimum": 5, "maximum": 2}}
-            ),
+            lambda d: d["sessions"][0].update(cluster={"adaptive": {"minimum": 5, "maximum": 2}}),
             "adaptive.minimum must not exceed adaptive.maximum",
         ),
         (

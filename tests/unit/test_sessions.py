@@ -13,9 +13,8 @@ import subprocess
 from pathlib import Path
 
 import nbformat
-from nbformat.v4 import new_code_cell
-
 from course_hub.sync import blob_sha
+from nbformat.v4 import new_code_cell
 
 from ..conftest import write_notebook
 from .helpers import call
@@ -148,9 +147,7 @@ async def test_folder_that_is_not_a_clone_is_backed_up(jp_fetch, jp_root_dir):
     assert "course/intro/a.ipynb" in report["added"]
 
 
-async def test_upstream_history_lost_is_backed_up(
-    jp_fetch, jp_root_dir, cache_dir, mini_course
-):
+async def test_upstream_history_lost_is_backed_up(jp_fetch, jp_root_dir, cache_dir, mini_course):
     await call(jp_fetch, "POST", "sessions/intro/open")
     home = jp_root_dir / "course" / "intro"
     write_notebook(home / "a.ipynb", "print('mine')")
