@@ -8,6 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from traitlets.config import Config
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -43,6 +44,19 @@ sessions:
     title: A lecture without files
     duration: 45m
 """
+
+
+def server_config(**course_hub: object) -> Config:
+    """A Jupyter server with the course extension, unauthenticated access off."""
+    return Config(
+        {
+            "ServerApp": {
+                "jpserver_extensions": {"course_hub": True},
+                "allow_unauthenticated_access": False,
+            },
+            "CourseHub": course_hub,
+        }
+    )
 
 
 def write_notebook(path: Path, *sources: str) -> None:

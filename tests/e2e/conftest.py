@@ -97,6 +97,15 @@ class Hub:
                 raise AssertionError(f"the hub did not stop within {timeout} s") from None
         return time.monotonic() - t0
 
+    def wait_all_stopped(self, timeout: float = 30) -> None:
+        deadline = Deadline(timeout, "every process of the hub to stop after Ctrl-C")
+        while deadline:
+            left = self.processes()
+            if not left:
+                return
+            time.sleep(0.5)
+        deadline.fail([" ".join(p.cmdline()) for p in left])
+
 
 def start_hub(tmp: Path, name: str) -> Hub:
     ARTIFACTS.mkdir(exist_ok=True)
@@ -149,14 +158,7 @@ def hub(tmp_path_factory, request):
     if request.session.testsfailed:
         print(f"\n--- last lines of {hub.log_path} ---\n{hub.log_tail()}")
     print("\nE2E timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in hub.timings.items()))
-    deadline = Deadline(30, "every process of the hub to stop after Ctrl-C")
-    while deadline:
-        left = hub.processes()
-        if not left:
-            break
-        time.sleep(0.5)
-    else:
-        deadline.fail([" ".join(p.cmdline()) for p in left])
+    hub.wait_all_stopped()
 
 
 @pytest.fixture(scope="session")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
-from ..hubclient import Deadline
 from .conftest import start_hub
 
 
@@ -23,13 +20,6 @@ def test_ctrl_c_stops_servers_and_clusters(tmp_path):
     finally:
         elapsed = hub.stop()
     assert hub.proc.returncode == 0, hub.log_tail()
-    deadline = Deadline(30, "every process to stop")
-    while deadline:
-        left = hub.processes()
-        if not left:
-            break
-        time.sleep(0.5)
-    else:
-        deadline.fail([" ".join(p.cmdline()) for p in left])
+    hub.wait_all_stopped()
     print(f"\nCtrl-C to everything stopped: {elapsed:.1f} s")
     assert "stopping the hub" in hub.log_path.read_text()

@@ -16,8 +16,8 @@ from pathlib import Path
 import dask
 import pytest
 import requests
-from traitlets.config import Config
 
+from ..conftest import server_config
 from ..e2e.conftest import ARTIFACTS, free_port_block
 from ..hubclient import Deadline
 
@@ -108,17 +108,9 @@ def real_gateway(tmp_path_factory):
 
 @pytest.fixture
 def jp_server_config(real_gateway, tmp_path):
-    return Config(
-        {
-            "ServerApp": {
-                "jpserver_extensions": {"course_hub": True},
-                "allow_unauthenticated_access": False,
-            },
-            "CourseHub": {
-                "content_dir": real_gateway.env["COURSE_CONTENT_DIR"],
-                "cache_dir": str(tmp_path / "cache"),
-                "gateway_address": real_gateway.address,
-                "gateway_proxy_address": real_gateway.proxy_address,
-            },
-        }
+    return server_config(
+        content_dir=real_gateway.env["COURSE_CONTENT_DIR"],
+        cache_dir=str(tmp_path / "cache"),
+        gateway_address=real_gateway.address,
+        gateway_proxy_address=real_gateway.proxy_address,
     )

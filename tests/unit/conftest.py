@@ -16,6 +16,8 @@ from dask_gateway_server.app import DaskGateway
 from dask_gateway_server.backends.inprocess import InProcessBackend
 from traitlets.config import Config
 
+from ..conftest import server_config
+
 pytest_plugins = ("pytest_jupyter.jupyter_server",)
 
 
@@ -66,18 +68,10 @@ def cache_dir(tmp_path) -> Path:
 
 @pytest.fixture
 def jp_server_config(mini_course, gateway, cache_dir):
-    return Config(
-        {
-            "ServerApp": {
-                "jpserver_extensions": {"course_hub": True},
-                "allow_unauthenticated_access": False,
-            },
-            "CourseHub": {
-                "content_dir": str(mini_course),
-                "cache_dir": str(cache_dir),
-                "gateway_address": gateway.address,
-                "gateway_proxy_address": gateway.proxy_address,
-                "cluster_start_timeout": 60.0,
-            },
-        }
+    return server_config(
+        content_dir=str(mini_course),
+        cache_dir=str(cache_dir),
+        gateway_address=gateway.address,
+        gateway_proxy_address=gateway.proxy_address,
+        cluster_start_timeout=60.0,
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import socket
 
 import pytest
-from traitlets.config import Config
 
+from ..conftest import server_config
 from .helpers import call
 
 
@@ -28,18 +28,10 @@ def broken_course(tmp_path):
 
 @pytest.fixture
 def jp_server_config(broken_course, cache_dir):
-    return Config(
-        {
-            "ServerApp": {
-                "jpserver_extensions": {"course_hub": True},
-                "allow_unauthenticated_access": False,
-            },
-            "CourseHub": {
-                "content_dir": str(broken_course),
-                "cache_dir": str(cache_dir),
-                "gateway_address": f"http://127.0.0.1:{closed_port()}",
-            },
-        }
+    return server_config(
+        content_dir=str(broken_course),
+        cache_dir=str(cache_dir),
+        gateway_address=f"http://127.0.0.1:{closed_port()}",
     )
 
 

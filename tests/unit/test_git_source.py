@@ -6,9 +6,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from traitlets.config import Config
 
-from ..conftest import make_mini_course, write_notebook
+from ..conftest import make_mini_course, server_config, write_notebook
 from .helpers import call
 
 
@@ -35,20 +34,12 @@ def teacher_repo(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def jp_server_config(teacher_repo, gateway, cache_dir):
-    return Config(
-        {
-            "ServerApp": {
-                "jpserver_extensions": {"course_hub": True},
-                "allow_unauthenticated_access": False,
-            },
-            "CourseHub": {
-                "content_repo": f"file://{teacher_repo}",
-                "content_branch": "term-1",
-                "content_refresh_interval": 0.0,
-                "cache_dir": str(cache_dir),
-                "gateway_address": gateway.address,
-            },
-        }
+    return server_config(
+        content_repo=f"file://{teacher_repo}",
+        content_branch="term-1",
+        content_refresh_interval=0.0,
+        cache_dir=str(cache_dir),
+        gateway_address=gateway.address,
     )
 
 
