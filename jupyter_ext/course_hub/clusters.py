@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,6 +42,9 @@ gateway = Gateway()
 cluster = gateway.connect({name})
 client = cluster.get_client()
 client"""
+
+_SCALED_TO = re.compile(r"Scaling to (?P<n>\d+) instead")
+_ADAPTED_TO = re.compile(r"maximum=(?P<max>\d+), minimum=(?P<min>\d+)` instead")
 
 #: The gateway option that names a session preset (see course_hub.hub.gateway).
 SESSION_OPTION = "session"
@@ -264,6 +268,7 @@ class ClusterManager:
         except BaseException:
             await self._stop_quietly(name)
             raise
+        workers, adaptive = self._capped(warning, workers, adaptive)
         if workers is not None and adaptive is None:
             self._requested[name] = workers
         if adaptive is not None:
@@ -285,6 +290,7 @@ class ClusterManager:
                 "not-running",
             )
         warning = await self._apply_scale(name, workers, adaptive)
+        workers, adaptive = self._capped(warning, workers, adaptive)
         if adaptive is not None:
             self._adaptive[name] = adaptive
             self._requested.pop(name, None)
@@ -352,6 +358,15 @@ class ClusterManager:
             if issubclass(w.category, GatewayWarning):
                 return str(w.message)
         return None
+
+    @staticmethod
+    def _capped(warning: str | None, workers: int | None, adaptive: dict | None):
+        """What the gateway actually applied, read from its capping message."""
+        if warning and workers is not None and (m := _SCALED_TO.search(warning)):
+            workers = int(m["n"])
+        if warning and adaptive is not None and (m := _ADAPTED_TO.search(warning)):
+            adaptive = {"minimum": int(m["min"]), "maximum": int(m["max"])}
+        return workers, adaptive
 
     async def _stop_quietly(self, name: str) -> None:
         try:

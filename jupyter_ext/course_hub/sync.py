@@ -227,7 +227,7 @@ class SessionSync:
         repo = self._upstream_repo(session)
         src = (self.source.root / session.source_folder).resolve()
         if not src.is_relative_to(self.source.root.resolve()):
-            raise CourseError(500, "The session folder leaves the course content.", "content")
+            raise CourseError(503, "The session folder leaves the course content.", "content")
         if not (repo / "HEAD").exists():
             repo.parent.mkdir(parents=True, exist_ok=True)
             git("init", "-q", "--bare", "-b", BRANCH, str(repo))
@@ -237,7 +237,7 @@ class SessionSync:
             for path in src.rglob("*"):
                 if path.is_symlink():
                     raise CourseError(
-                        500,
+                        503,
                         f"The course content of session {session.id!r} contains a symbolic "
                         f"link ({path.relative_to(src)}); it is not synced. Tell your teacher.",
                         reason="content",

@@ -90,6 +90,14 @@ async def test_explicit_options_and_limits(jp_fetch, gateway):
     )
     assert status == 200
     assert "exceed resource limit of 3 workers" in scaled["warning"]
+    assert scaled["workers_requested"] == 3
+    status, adapted = await call(
+        jp_fetch,
+        "PATCH",
+        f"clusters/{model['name']}",
+        body={"adaptive": {"minimum": 1, "maximum": 10}},
+    )
+    assert status == 200 and adapted["adaptive"] == {"minimum": 1, "maximum": 3}
     await call(jp_fetch, "DELETE", f"clusters/{model['name']}")
 
 

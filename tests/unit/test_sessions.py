@@ -180,7 +180,7 @@ async def test_two_opens_at_once_do_not_corrupt(jp_fetch, jp_root_dir, mini_cour
 async def test_symlink_in_content_is_refused(jp_fetch, mini_course, jp_root_dir):
     (mini_course / "intro" / "secret").symlink_to("/etc/passwd")
     status, body = await call(jp_fetch, "POST", "sessions/intro/open")
-    assert status == 500 and body["reason"] == "content"
+    assert status == 503 and body["reason"] == "content"
     assert "symbolic link" in body["message"]
     assert not (jp_root_dir / "course" / "intro").exists()
 
