@@ -10,11 +10,15 @@ HUB_PORT ?= 8000
 STATE_DIR ?= .state
 PYTEST ?= $(PY) -m pytest
 # Sources that make up the wheel: a change reinstalls the package, not the stack.
-PKG_SOURCES := pyproject.toml $(shell find jupyter_ext course -type f -not -path '*/node_modules/*' -not -name '*.pyc' 2>/dev/null)
+PKG_SOURCES := pyproject.toml $(shell find jupyter_ext/course_hub jupyter_ext/jupyter-config course -type f -not -name '*.pyc' 2>/dev/null)
+LAB_SOURCES := $(shell find jupyter_ext/src jupyter_ext/style jupyter_ext/schema -type f 2>/dev/null) jupyter_ext/package.json jupyter_ext/tsconfig.json
+LAB_BUILT := jupyter_ext/labextension/static/style.js
+# jlpm and jupyter-builder come from the Python environment.
+JLPM := PATH=$(abspath $(VENV))/bin:$$PATH jlpm
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help env hub test test-lint test-unit test-integration test-e2e lint format lock validate clean
+.PHONY: help env lab hub test test-lint test-lab test-unit test-integration test-e2e test-browser lint format lock validate clean
 
 help: ## List the verbs
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -25,7 +29,16 @@ $(VENV)/.stack: requirements/dev.lock requirements/bootstrap.lock
 	$(UV) pip sync --python $(PY) --require-hashes requirements/dev.lock
 	@touch $@
 
-$(VENV)/.package: $(VENV)/.stack $(PKG_SOURCES)
+jupyter_ext/node_modules/.installed: jupyter_ext/package.json jupyter_ext/yarn.lock $(VENV)/.stack
+	cd jupyter_ext && $(JLPM) install --immutable
+	@touch $@
+
+$(LAB_BUILT): jupyter_ext/node_modules/.installed $(LAB_SOURCES)
+	cd jupyter_ext && $(JLPM) build:prod
+
+lab: $(LAB_BUILT) ## Build the Course sidebar (JupyterLab extension) with jlpm
+
+$(VENV)/.package: $(VENV)/.stack $(LAB_BUILT) $(PKG_SOURCES)
 	$(UV) pip install --python $(PY) --no-deps --no-build-isolation --reinstall-package jupyter-course-hub .
 	@touch $@
 
@@ -41,11 +54,15 @@ hub: env ## Run the local hub on http://127.0.0.1:$(HUB_PORT) (Ctrl-C stops ever
 validate: env ## Check course/course.yml, its notebooks and cluster presets
 	$(VENV)/bin/course-hub validate course
 
-test: env test-lint test-unit test-integration test-e2e ## Run every test tier
+test: env test-lint test-lab test-unit test-integration test-e2e test-browser ## Run every test tier
 
-test-lint: env ## ruff (lint and format check)
+test-lint: env ## ruff, and ESLint + Prettier on the sidebar
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	cd jupyter_ext && $(JLPM) lint:check
+
+test-lab: env ## Jest: the sidebar's logic and React views
+	cd jupyter_ext && $(JLPM) test
 
 test-unit: env ## Unit tier: the extension with an in-process Dask Gateway
 	$(PYTEST) tests/unit -m unit
@@ -55,6 +72,9 @@ test-integration: env ## Integration tier: a real dask-gateway-server process
 
 test-e2e: env ## End-to-end tier: the real local hub, two students, clusters, notebooks
 	$(PYTEST) tests/e2e -m e2e
+
+test-browser: env ## Browser tier: Playwright drives Chromium through the Course panel on the real hub
+	$(PYTEST) tests/browser -m browser
 
 lint: test-lint ## Alias of test-lint
 
@@ -69,3 +89,4 @@ lock: ## Re-resolve requirements/*.in into hash-pinned lock files
 
 clean: ## Remove the environment and build outputs (keeps .state: students' work)
 	rm -rf $(VENV) build dist hub_config/local/node_modules .pytest_cache .ruff_cache
+	rm -rf jupyter_ext/node_modules jupyter_ext/lib jupyter_ext/labextension jupyter_ext/tsconfig.tsbuildinfo
