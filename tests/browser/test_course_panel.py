@@ -160,13 +160,28 @@ def test_another_student_sees_none_of_it(hub, browser):
         owner.api("DELETE", f"/clusters/{name}")
 
 
-def test_gateway_errors_are_explained(hub, browser):
-    """An options form value the gateway refuses, then fixed: a sentence, not a trace."""
+def test_palette_and_bad_options(hub, browser):
+    """The palette opens a session; a refused option value gets a sentence, not a trace."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     try:
         log_in(page, hub.url, f"eve-{uuid.uuid4().hex[:6]}")
         open_course_panel(page)
+        # (Chromium keeps Ctrl+Shift+C for its inspector: use the View menu.)
+        page.locator(".lm-MenuBar-itemLabel", has_text="View").click()
+        page.locator(".lm-Menu-itemLabel", has_text="Activate Command Palette").click()
+        palette = page.locator(".lm-CommandPalette-input")
+        expect(palette).to_be_visible()
+        palette.fill("Open a course session")
+        page.keyboard.press("Enter")
+        dialog = page.locator(".jp-Dialog")
+        expect(dialog).to_contain_text("Open a course session")
+        dialog.locator("select").select_option(label="Big Data & Distributed Computing")
+        dialog.locator(".jp-mod-accept").click()
+        tab = page.locator("#jp-main-dock-panel .lm-TabBar-tab", has_text="01-mapreduce")
+        expect(tab).to_be_visible(timeout=60_000)
+        Shots(page, "palette")("session-opened")
+
         page.locator("#course-hub-panel").get_by_role("button", name="Options…").click()
         form = page.get_by_role("form", name="Cluster options")
         expect(form).to_be_visible(timeout=30_000)
