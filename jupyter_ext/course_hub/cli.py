@@ -1,7 +1,8 @@
 """``course-hub``: the command line for teachers and admins.
 
 - ``course-hub hub``: run the local hub (what ``make hub`` calls);
-- ``course-hub validate``: check a course folder (manifest, notebooks, presets).
+- ``course-hub validate``: check a course folder (manifest, notebooks, presets);
+- ``course-hub secrets DIR``: generate a deployment's secrets once (compose).
 """
 
 from __future__ import annotations
@@ -44,6 +45,37 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Secrets of a containerised hub, each generated once with mode 0600.
+DEPLOYMENT_SECRETS = {
+    "cookie-secret": "token",
+    "proxy-token": "token",
+    "gateway-api-token": "token",
+    "gateway-encrypt-key": "fernet",
+}
+
+
+def _secrets(args: argparse.Namespace) -> int:
+    from .hub import secrets
+    from .hub.local import LayoutError, credentials
+
+    folder = Path(args.folder)
+    makers = {"token": secrets.token, "fernet": secrets.fernet_key}
+    try:
+        for name, kind in DEPLOYMENT_SECRETS.items():
+            secrets.ensure_secret(folder / name, makers[kind])
+        logins = credentials(folder)
+    except (LayoutError, ValueError, OSError) as exc:
+        print(f"course-hub secrets: {exc}", file=sys.stderr)
+        return 2
+    if "student" in logins.created:
+        print(f"Generated the students' password (shown once): {logins.student_password}")
+    if "admin" in logins.created:
+        admins = ", ".join(logins.admin_users)
+        print(f"Generated the admin password for {admins} (shown once): {logins.admin_password}")
+    print(f"Secrets ready in {folder} (each file mode 0600).")
+    return 0
+
+
 def _hub(args: argparse.Namespace) -> int:
     from .launcher import run
 
@@ -75,6 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     val.add_argument("--max-cores", type=int, default=4, help="gateway limit per worker")
     val.add_argument("--max-memory", type=float, default=8.0, help="gateway limit per worker, GiB")
     val.set_defaults(func=_validate)
+
+    sec = sub.add_parser("secrets", help="generate a deployment's secrets once (0600 files)")
+    sec.add_argument("folder", help="where the secrets live (a private volume)")
+    sec.set_defaults(func=_secrets)
 
     args = parser.parse_args(argv)
     return args.func(args)

@@ -76,7 +76,7 @@ def preflight(layout: LocalLayout) -> Credentials:
         )
     layout.proxy_command()
     layout.state.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return credentials(layout)
+    return credentials(layout.secrets)
 
 
 def banner(layout: LocalLayout, logins: Credentials, elapsed: float) -> str:

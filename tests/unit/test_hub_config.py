@@ -85,17 +85,17 @@ def test_gateway_config(hub_env):
 
 
 def test_passwords_from_the_environment(hub_env, monkeypatch):
-    layout = local_layout(REPO)
+    secrets = local_layout(REPO).secrets
     monkeypatch.setenv("COURSE_PASSWORD", "short")
     with pytest.raises(LayoutError, match="at least 8 characters"):
-        credentials(layout)
+        credentials(secrets)
     monkeypatch.setenv("COURSE_PASSWORD", "long enough")
     monkeypatch.setenv("COURSE_ADMIN_PASSWORD", "not 32 characters")
     with pytest.raises(LayoutError, match="at least 32 characters"):
-        credentials(layout)
+        credentials(secrets)
     monkeypatch.setenv("COURSE_ADMIN_PASSWORD", "a" * 32)
     monkeypatch.setenv("COURSE_ADMIN_USERS", "ada, grace")
-    logins = credentials(layout)
+    logins = credentials(secrets)
     assert logins.student_password == "long enough" and logins.created == ()
     assert logins.admin_users == ("ada", "grace")
 

@@ -129,8 +129,9 @@ class Credentials:
     created: tuple[str, ...]  # which passwords were generated just now
 
 
-def credentials(layout: LocalLayout) -> Credentials:
-    """Passwords from COURSE_PASSWORD / COURSE_ADMIN_PASSWORD, or generated once."""
+def credentials(secrets_dir: Path) -> Credentials:
+    """Passwords from COURSE_PASSWORD / COURSE_ADMIN_PASSWORD, or generated once
+    into ``secrets_dir`` (the same rules for the local and the compose hub)."""
     created = []
     student = os.environ.get("COURSE_PASSWORD", "")
     if student:
@@ -139,7 +140,7 @@ def credentials(layout: LocalLayout) -> Credentials:
                 f"COURSE_PASSWORD must be at least {MIN_STUDENT_PASSWORD} characters"
             )
     else:
-        student, new = ensure_secret(layout.secrets / "course-password", password)
+        student, new = ensure_secret(secrets_dir / "course-password", password)
         if new:
             created.append("student")
     admin = os.environ.get("COURSE_ADMIN_PASSWORD", "")
@@ -150,7 +151,7 @@ def credentials(layout: LocalLayout) -> Credentials:
                 "(JupyterHub's rule for admin passwords)"
             )
     else:
-        admin, new = ensure_secret(layout.secrets / "admin-password", lambda: password(24))
+        admin, new = ensure_secret(secrets_dir / "admin-password", lambda: password(24))
         if new:
             created.append("admin")
     if admin == student:

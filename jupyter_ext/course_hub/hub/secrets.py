@@ -61,3 +61,17 @@ def ensure_secret(path: Path | str, generate: Callable[[], str]) -> tuple[str, b
     if not value:
         raise ValueError(f"{path} is empty: delete it to generate a new secret")
     return value, created
+
+
+def read_secret(path: Path | str) -> str:
+    """A secret that another process generated (e.g. compose's init service)."""
+    path = Path(path)
+    try:
+        value = path.read_text().strip()
+    except FileNotFoundError:
+        raise ValueError(
+            f"{path} is missing: generate the secrets first (course-hub secrets)"
+        ) from None
+    if not value:
+        raise ValueError(f"{path} is empty: delete it and generate the secrets again")
+    return value

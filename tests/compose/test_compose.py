@@ -1,0 +1,224 @@
+"""`docker compose up`: the same hub in containers, with a real Docker engine.
+
+Runs the stack as its own compose project, network and subnet, so it never
+touches a stack a teacher runs on the same machine; students have unique
+names, and everything is removed at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+import uuid
+
+import nbformat
+import pytest
+import requests
+
+from ..dockertools import REPO, compose_command, docker
+from ..e2e.conftest import ADMIN_PASSWORD, ARTIFACTS, PASSWORD, free_port_block
+from ..hubclient import Deadline, Student
+
+PROJECT = "course-hub-test"
+
+
+class Stack:
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.env = dict(
+            os.environ,
+            HUB_PORT=str(port),
+            COURSE_PASSWORD=PASSWORD,
+            COURSE_ADMIN_PASSWORD=ADMIN_PASSWORD,
+            COURSE_NETWORK=PROJECT,
+            COURSE_SUBNET="172.31.241.0/24",
+            GATEWAY_CPUS="2",
+            GATEWAY_MEM_LIMIT="6g",
+        )
+        self.students: list[str] = []
+        self.timings: dict[str, float] = {}
+
+    def compose(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+        cmd = [*compose_command(), "-p", PROJECT, "-f", str(REPO / "docker-compose.yml"), *args]
+        proc = subprocess.run(
+            cmd, env=self.env, cwd=REPO, capture_output=True, text=True, timeout=timeout
+        )
+        if proc.returncode != 0:
+            raise AssertionError(f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def up(self) -> float:
+        t0 = time.monotonic()
+        self.compose("up", "-d", "--no-build", "--wait", "--wait-timeout", "300")
+        deadline = Deadline(120, "the compose hub to answer")
+        while deadline:
+            try:
+                if requests.get(f"{self.url}/hub/health", timeout=3).status_code == 200:
+                    return time.monotonic() - t0
+            except requests.RequestException:
+                pass
+            time.sleep(0.5)
+        deadline.fail(self.logs()[-3000:])
+        return 0.0
+
+    def down(self, volumes: bool = False) -> float:
+        t0 = time.monotonic()
+        self.compose("down", *(["--volumes"] if volumes else []), timeout=300)
+        return time.monotonic() - t0
+
+    def logs(self) -> str:
+        proc = subprocess.run(
+            [
+                *compose_command(),
+                "-p",
+                PROJECT,
+                "-f",
+                str(REPO / "docker-compose.yml"),
+                "logs",
+                "--no-color",
+                "--tail",
+                "200",
+            ],
+            env=self.env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        return proc.stdout + proc.stderr
+
+    def student(self, prefix: str) -> Student:
+        # Letters and digits only: DockerSpawner escapes anything else in names.
+        name = f"{prefix}{uuid.uuid4().hex[:6]}"
+        self.students.append(name)
+        return Student(self.url, name, PASSWORD)
+
+
+@pytest.fixture(scope="module")
+def stack(request):
+    s = Stack(free_port_block(1))
+    s.down(volumes=True)  # a previous run interrupted half way
+    try:
+        s.timings["compose up to ready (first start)"] = s.up()
+        yield s
+    finally:
+        if request.session.testsfailed:
+            ARTIFACTS.mkdir(exist_ok=True)
+            (ARTIFACTS / "compose-logs.txt").write_text(s.logs())
+            print(f"\n--- docker compose logs ---\n{s.logs()[-6000:]}")
+        s.down(volumes=True)
+        for name in s.students:
+            docker("rm", "-f", f"course-hub-{name}", check=False)
+            docker("volume", "rm", "-f", f"course-hub-home-{name}", check=False)
+        print("\ncompose timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in s.timings.items()))
+
+
+def start(student: Student) -> None:
+    student.login()
+    student.start_server(timeout=180)
+
+
+PROBE = """
+import json, os
+def probe(paths):
+    out = {"uid": os.getuid()}
+    for p in paths:
+        try:
+            if os.path.isdir(p):
+                os.listdir(p)
+            else:
+                open(p, "rb").read(1)
+            out[p] = "readable"
+        except PermissionError:
+            out[p] = "denied"
+        except FileNotFoundError:
+            out[p] = "missing"
+    return out
+"""
+
+
+def test_students_dask_processes_cannot_read_each_other(stack):
+    alice, bob = stack.student("alice"), stack.student("bob")
+    start(alice)
+    start(bob)
+    theirs = bob.api("POST", "/clusters", json={"workers": 0})
+    assert theirs.status_code == 201, theirs.text
+    mine = alice.api("POST", "/clusters", json={"session": "dask"})
+    assert mine.status_code == 201, mine.text
+    try:
+        model = alice.wait_cluster(mine.json()["name"], 2, timeout=180)
+        base = "/var/lib/dask-gateway"
+        own = f"{base}/clusters/{model['name']}/.certs/dask.pem"
+        other = f"{base}/clusters/{theirs.json()['name']}/.certs/dask.pem"
+        paths = [
+            own,
+            other,
+            f"{base}/clusters",
+            f"{base}/gateway.sqlite",
+            "/srv/secrets/gateway-api-token",
+            f"/home/{bob.name}",
+        ]
+        out = alice.run_code(
+            [
+                model["connection_code"],
+                PROBE + f"print(json.dumps(list(client.run(probe, {paths!r}).values())))",
+            ]
+        )
+        results = json.loads(out[1].strip().splitlines()[-1])
+        assert len(results) == 2  # both workers answered
+        for r in results:
+            assert r[own] == "readable"  # a student's own cluster credentials
+            assert r[other] == "denied", r  # another student's: no
+            assert r[f"{base}/clusters"] == "denied"  # nor even their names
+            assert r[f"{base}/gateway.sqlite"] == "denied"
+            assert r["/srv/secrets/gateway-api-token"] == "denied"
+            assert r[f"/home/{bob.name}"] == "missing"  # no student home in the gateway
+            assert r["uid"] != 0
+        # In the notebook container: only the student's own home.
+        listing = alice.run_code(["import os; print(sorted(os.listdir('/home')))"])[0]
+        assert listing.strip() == "['jovyan']"
+        # Bob's server is another container: his files are not even addressable.
+        assert alice.api("GET", f"/clusters/{theirs.json()['name']}").status_code == 404
+    finally:
+        alice.api("DELETE", f"/clusters/{mine.json()['name']}")
+        bob.api("DELETE", f"/clusters/{theirs.json()['name']}")
+
+
+def test_full_flow_then_down_and_up_keeps_the_work(stack):
+    carol = stack.student("carol")
+    t0 = time.monotonic()
+    start(carol)
+    stack.timings["login to server (container)"] = time.monotonic() - t0
+    r = carol.api("POST", "/sessions/dask/open")
+    assert r.status_code == 200, r.text
+    path = r.json()["open"]
+    nb = nbformat.from_dict(carol.contents(path)["content"])
+    nb.cells[1].source = "# carol's own notes\n" + nb.cells[1].source
+    carol.save(path, {"type": "notebook", "format": "json", "content": nb})
+
+    t0 = time.monotonic()
+    r = carol.api("POST", "/clusters", json={"session": "dask"})
+    assert r.status_code == 201, r.text
+    model = carol.wait_cluster(r.json()["name"], 2, timeout=180)
+    stack.timings["cluster to 2 workers"] = time.monotonic() - t0
+    out = carol.run_code(
+        [model["connection_code"], "print(client.submit(sum, range(10)).result())"]
+    )
+    assert out[1].strip() == "45"
+    assert carol.api("DELETE", f"/clusters/{model['name']}").status_code == 204
+    assert carol.api("GET", "/clusters").json()["clusters"] == []
+
+    stack.timings["compose down"] = stack.down()
+    assert docker("ps", "-q", "--filter", f"name=course-hub-{carol.name}").stdout.strip() == ""
+    stack.timings["compose up to ready (restart)"] = stack.up()
+
+    again = Student(stack.url, carol.name, PASSWORD)
+    start(again)
+    kept = nbformat.from_dict(again.contents(path)["content"])
+    assert kept.cells[1].source.startswith("# carol's own notes\n")
+    report = again.api("POST", "/sessions/dask/open").json()
+    assert report["kept"] == [path]
