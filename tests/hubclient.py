@@ -138,16 +138,21 @@ class Student:
         raise AssertionError  # unreachable
 
     # --------------------------------------------------------------- kernel
-    def run_code(self, cells: list[str], timeout: float = 300) -> list[str]:
-        """Run code cells in a fresh kernel on the student's server; return text outputs.
+    def run_code(
+        self, cells: list[str], timeout: float = 300, kernel_id: str | None = None
+    ) -> list[str]:
+        """Run code cells in a kernel on the student's server; return text outputs.
 
+        A fresh kernel (shut down afterwards) unless ``kernel_id`` names one.
         Fails on the first cell that raises, with the traceback.
         """
-        r = requests.post(
-            f"{self.server_url}/api/kernels", headers=self.headers, json={}, timeout=60
-        )
-        assert r.status_code == 201, r.text
-        kernel_id = r.json()["id"]
+        own = kernel_id is None
+        if own:
+            r = requests.post(
+                f"{self.server_url}/api/kernels", headers=self.headers, json={}, timeout=60
+            )
+            assert r.status_code == 201, r.text
+            kernel_id = r.json()["id"]
         ws_url = self.server_url.replace("http", "ws", 1) + f"/api/kernels/{kernel_id}/channels"
         ws = websocket.create_connection(ws_url, header=self.headers, timeout=timeout)
         outputs: list[str] = []
@@ -156,9 +161,12 @@ class Student:
                 outputs.append(self._execute(ws, source, timeout))
         finally:
             ws.close()
-            requests.delete(
-                f"{self.server_url}/api/kernels/{kernel_id}", headers=self.headers, timeout=30
-            )
+            if own:
+                requests.delete(
+                    f"{self.server_url}/api/kernels/{kernel_id}",
+                    headers=self.headers,
+                    timeout=30,
+                )
         return outputs
 
     def _execute(self, ws: websocket.WebSocket, source: str, timeout: float) -> str:

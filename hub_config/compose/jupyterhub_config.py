@@ -78,6 +78,8 @@ c.Spawner.environment = {
     "COURSE_PROXY_HOSTS": "gateway",
     "DASK_LABEXTENSION__FACTORY__MODULE": "dask_gateway",
     "DASK_LABEXTENSION__FACTORY__CLASS": "GatewayCluster",
+    # The Spark UI, through jupyter-server-proxy: its links carry this prefix.
+    "APPLICATION_WEB_PROXY_BASE": lambda spawner: f"{spawner.user.url}proxy/4040",
 }
 for name in ("COURSE_CONTENT_REPO", "COURSE_CONTENT_BRANCH", "COURSE_CONTENT_SUBDIR"):
     if os.environ.get(name):

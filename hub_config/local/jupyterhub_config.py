@@ -78,6 +78,8 @@ c.Spawner.environment = {
     "DASK_LABEXTENSION__FACTORY__CLASS": "GatewayCluster",
     # Spark would otherwise bind to a non-loopback address.
     "SPARK_LOCAL_IP": "127.0.0.1",
+    # The Spark UI, through jupyter-server-proxy: its links carry this prefix.
+    "APPLICATION_WEB_PROXY_BASE": lambda spawner: f"{spawner.user.url}proxy/4040",
 }
 for name in ("COURSE_CONTENT_REPO", "COURSE_CONTENT_BRANCH", "COURSE_CONTENT_SUBDIR"):
     if os.environ.get(name):

@@ -193,6 +193,15 @@ def test_full_flow_then_down_and_up_keeps_the_work(stack):
     t0 = time.monotonic()
     start(carol)
     stack.timings["login to server (container)"] = time.monotonic() - t0
+    # The student's container: the single-user image, uid 1000, with its limits.
+    info = json.loads(docker("inspect", f"course-hub-{carol.name}").stdout)[0]
+    assert info["Config"]["User"] in ("1000", "")
+    assert info["HostConfig"]["Memory"] == 2 * 1024**3  # STUDENT_MEM_LIMIT
+    host = info["HostConfig"]
+    cpus = host["NanoCpus"] / 1e9 or host["CpuQuota"] / host["CpuPeriod"]
+    assert cpus == 1.0
+    mounts = {m["Destination"]: m["Name"] for m in info["Mounts"] if m["Type"] == "volume"}
+    assert mounts == {"/home/jovyan": f"course-hub-home-{carol.name}"}
     r = carol.api("POST", "/sessions/dask/open")
     assert r.status_code == 200, r.text
     path = r.json()["open"]

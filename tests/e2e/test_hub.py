@@ -188,6 +188,38 @@ def test_course_notebooks_run_on_the_hub(hub, alice):
     assert alice.api("GET", "/clusters").json()["clusters"] == []
 
 
+def test_spark_ui_through_the_students_server(hub, alice):
+    """The Spark UI of a local[*] session, behind the student's login."""
+    r = requests.post(
+        f"{alice.server_url}/api/kernels", headers=alice.headers, json={}, timeout=60
+    )
+    assert r.status_code == 201
+    kernel = r.json()["id"]
+    try:
+        code = (
+            "from pyspark.sql import SparkSession\n"
+            "spark = SparkSession.builder.master('local[2]')"
+            ".config('spark.ui.showConsoleProgress', 'false').getOrCreate()\n"
+            "print('sum =', spark.sparkContext.parallelize(range(10)).sum())"
+        )
+        out = alice.run_code([code], kernel_id=kernel)[0]
+        assert "sum = 45" in out, out
+        page = requests.get(
+            f"{alice.server_url}/proxy/4040/jobs/", headers=alice.headers, timeout=60
+        )
+        assert page.status_code == 200, page.status_code
+        assert "Spark Jobs" in page.text
+        assert f"/user/{alice.name}/proxy/4040/jobs/job/" in page.text  # links keep the prefix
+        anonymous = requests.get(
+            f"{alice.server_url}/proxy/4040/jobs/", timeout=60, allow_redirects=False
+        )
+        assert anonymous.status_code in (302, 403)
+    finally:
+        requests.delete(
+            f"{alice.server_url}/api/kernels/{kernel}", headers=alice.headers, timeout=30
+        )
+
+
 def test_unauthenticated_requests_are_refused(hub, alice):
     paths = [
         ("GET", "/sessions"),
