@@ -32,7 +32,7 @@ export BASE_IMAGE CA_BUNDLE REGISTRY TAG
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help env lab hub test test-lint test-lab test-unit test-integration test-e2e test-browser test-images test-compose images base-image push lint format lock validate clean
+.PHONY: help env lab hub test test-lint test-lab test-unit test-integration test-e2e test-browser test-images test-compose images up base-image push lint format lock validate clean
 
 help: ## List the verbs
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -101,6 +101,9 @@ images: env ## Build the hub and single-user images (BASE_IMAGE, CA_BUNDLE, REGI
 	@start=$$(date +%s); $(COMPOSE) build init singleuser && \
 	  echo "images built in $$(( $$(date +%s) - start )) s:" && \
 	  for i in $(IMAGES); do $(DOCKER) image inspect --format "{{index .RepoTags 0}} {{.Size}}" $(REGISTRY)/$$i:$(TAG) | awk '{printf "  %s %.2f GB\n", $$1, $$2/1e9}'; done
+
+up: images ## docker compose up, with the Compose v2 this machine has (plugin or locked binary)
+	$(COMPOSE) up
 
 base-image: ## Build a Debian 12 base image locally (debootstrap + docker import), for BASE_IMAGE
 	DOCKER=$(DOCKER) images/base-image course-hub/debian:bookworm
