@@ -2,7 +2,9 @@
 
 - ``course-hub hub``: run the local hub (what ``make hub`` calls);
 - ``course-hub validate``: check a course folder (manifest, notebooks, presets);
-- ``course-hub secrets DIR``: generate a deployment's secrets once (compose).
+- ``course-hub secrets DIR``: generate a deployment's secrets once (compose);
+- ``course-hub health-check URL``: the student journey, timed, with a verdict;
+- ``course-hub render-values``: DaskHub values for a registry, a tag, a course.
 """
 
 from __future__ import annotations
@@ -76,6 +78,30 @@ def _secrets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _health_check(args: argparse.Namespace) -> int:
+    from .healthcheck import run_health_check
+
+    password = args.password or os.environ.get("COURSE_PASSWORD")
+    token = args.admin_token or os.environ.get("JUPYTERHUB_ADMIN_TOKEN")
+    if not password and not token:
+        print(
+            "course-hub health-check: give --password (or COURSE_PASSWORD) "
+            "or --admin-token (or JUPYTERHUB_ADMIN_TOKEN)",
+            file=sys.stderr,
+        )
+        return 2
+    report = run_health_check(
+        args.url,
+        user=args.user,
+        password=password,
+        admin_token=token,
+        session=args.session,
+        timeout=args.timeout,
+    )
+    print(report.json() if args.json else report.text())
+    return 0 if report.ok else 1
+
+
 def _hub(args: argparse.Namespace) -> int:
     from .launcher import run
 
@@ -111,6 +137,16 @@ def main(argv: list[str] | None = None) -> int:
     sec = sub.add_parser("secrets", help="generate a deployment's secrets once (0600 files)")
     sec.add_argument("folder", help="where the secrets live (a private volume)")
     sec.set_defaults(func=_secrets)
+
+    hc = sub.add_parser("health-check", help="log in, server, session, cluster, compute, stop")
+    hc.add_argument("url", help="the hub's public URL, e.g. https://hub.example.org")
+    hc.add_argument("--user", help="user name to check as (default: healthcheck-<random>)")
+    hc.add_argument("--password", help="the course password (default: $COURSE_PASSWORD)")
+    hc.add_argument("--admin-token", help="an admin API token instead of a password")
+    hc.add_argument("--session", help="session to open (default: the first with a cluster)")
+    hc.add_argument("--timeout", type=float, default=300, help="seconds per step")
+    hc.add_argument("--json", action="store_true", help="print the report as JSON")
+    hc.set_defaults(func=_health_check)
 
     args = parser.parse_args(argv)
     return args.func(args)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 import uuid
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -186,6 +188,22 @@ def test_students_dask_processes_cannot_read_each_other(stack):
     finally:
         alice.api("DELETE", f"/clusters/{mine.json()['name']}")
         bob.api("DELETE", f"/clusters/{theirs.json()['name']}")
+
+
+def test_health_check_passes(stack):
+    cli = str(Path(sys.executable).parent / "course-hub")
+    name = f"health{uuid.uuid4().hex[:6]}"
+    stack.students.append(name)
+    proc = subprocess.run(
+        [cli, "health-check", stack.url, "--user", name, "--password", PASSWORD],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Verdict: PASS" in proc.stdout
+    print("\n" + proc.stdout)
 
 
 def test_full_flow_then_down_and_up_keeps_the_work(stack):

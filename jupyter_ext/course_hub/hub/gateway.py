@@ -4,6 +4,8 @@ The gateway offers every student the same form: worker cores and memory
 within the course's limits, plus a ``session`` choice that applies a
 session's preset from ``course.yml``. Notebooks can then write
 ``gateway.new_cluster(session="dask")`` and get what the teacher planned.
+The options themselves are built by :mod:`.presets`, which the Kubernetes
+values embed as source.
 """
 
 from __future__ import annotations
@@ -11,8 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 from ..manifest import Manifest
+from .presets import GIB, build_options
 
-GIB = 2**30
+__all__ = ["GIB", "cluster_options", "manifest_presets"]
+
+
+def manifest_presets(manifest: Manifest) -> dict[str, dict[str, Any]]:
+    """Session id -> the preset's worker cores and memory (GiB)."""
+    return {s.id: s.cluster.options() for s in manifest.sessions if s.cluster is not None}
 
 
 def cluster_options(
@@ -28,46 +36,6 @@ def cluster_options(
     the limits, so that the gateway refuses to start rather than offer a
     preset that every student would see fail.
     """
-    from dask_gateway_server.options import Float, Integer, Options, Select
-
-    presets = {s.id: s.cluster for s in manifest.sessions if s.cluster is not None}
-    for sid, preset in presets.items():
-        if not 1 <= preset.worker_cores <= max_cores:
-            raise ValueError(
-                f"session {sid!r}: worker_cores={preset.worker_cores} is outside the "
-                f"gateway's limits 1-{max_cores}"
-            )
-        if not 1 <= preset.worker_memory <= max_memory_gib:
-            raise ValueError(
-                f"session {sid!r}: worker_memory={preset.worker_memory} GiB is outside the "
-                f"gateway's limits 1-{max_memory_gib} GiB"
-            )
-
-    def to_config(options: Any, user: Any) -> dict[str, Any]:
-        cores, memory = options.worker_cores, options.worker_memory
-        preset = presets.get(options.session)
-        if preset is not None:
-            cores, memory = preset.worker_cores, preset.worker_memory
-        return {
-            "worker_cores": cores,
-            "worker_threads": cores,
-            "worker_memory": int(memory * GIB),
-        }
-
-    return Options(
-        Select(
-            "session",
-            ["custom", *presets],
-            default="custom",
-            label="Session preset (sets cores and memory)",
-        ),
-        Integer("worker_cores", default_cores, min=1, max=max_cores, label="Worker cores"),
-        Float(
-            "worker_memory",
-            default_memory_gib,
-            min=1,
-            max=max_memory_gib,
-            label="Worker memory (GiB)",
-        ),
-        handler=to_config,
+    return build_options(
+        manifest_presets(manifest), max_cores, max_memory_gib, default_cores, default_memory_gib
     )
