@@ -70,11 +70,12 @@ validate: env ## Check course/course.yml, its notebooks and cluster presets
 
 test: env test-lint test-lab test-unit test-integration test-e2e test-browser test-images test-compose ## Run every test tier
 
-test-lint: env ## ruff, ESLint + Prettier on the sidebar, hadolint on the Dockerfiles
+test-lint: env ## ruff, ESLint + Prettier, hadolint (Dockerfiles), yamllint (values, compose, course)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	cd jupyter_ext && $(JLPM) lint:check
 	$(VENV)/bin/hadolint images/*/Dockerfile
+	$(VENV)/bin/yamllint hub_config/daskhub docker-compose.yml course/course.yml .hadolint.yaml .yamllint.yaml
 
 test-lab: env ## Jest: the sidebar's logic and React views
 	cd jupyter_ext && $(JLPM) test
