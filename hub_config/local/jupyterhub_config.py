@@ -80,6 +80,8 @@ c.Spawner.environment = {
     "SPARK_LOCAL_IP": "127.0.0.1",
     # The Spark UI, through jupyter-server-proxy: its links carry this prefix.
     "APPLICATION_WEB_PROXY_BASE": lambda spawner: f"{spawner.user.url}proxy/4040",
+    # Teachers (admins) get the notebooks with their solutions.
+    "COURSE_SOLUTIONS": lambda spawner: "1" if spawner.user.admin else "0",
 }
 for name in ("COURSE_CONTENT_REPO", "COURSE_CONTENT_BRANCH", "COURSE_CONTENT_SUBDIR"):
     if os.environ.get(name):

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Float, Unicode, default
+from traitlets import Bool, Float, Unicode, default
 
 from .clusters import ClusterManager
 from .content import ContentSource, FolderSource, GitSource, packaged_content_dir
@@ -111,6 +111,16 @@ class CourseHub(ExtensionApp):
         "gateway.public-address.",
     ).tag(config=True)
 
+    solutions = Bool(
+        help="""Give this server the teacher's notebooks, solutions included,
+        instead of the students' copies. Default: $COURSE_SOLUTIONS (the hub
+        sets it to 1 for admin users).""",
+    ).tag(config=True)
+
+    @default("solutions")
+    def _solutions_default(self) -> bool:
+        return os.environ.get("COURSE_SOLUTIONS", "").lower() in ("1", "true", "yes")
+
     cluster_start_timeout = Float(
         120.0,
         help="Seconds a new cluster may take to start before it is stopped and reported.",
@@ -143,7 +153,9 @@ class CourseHub(ExtensionApp):
             except ManifestError as exc:
                 self.log.error("%s", exc.message)
         root_dir = Path(self.serverapp.root_dir).expanduser()
-        sync = SessionSync(source, root_dir, self.course_dir, Path(self.cache_dir))
+        sync = SessionSync(
+            source, root_dir, self.course_dir, Path(self.cache_dir), solutions=self.solutions
+        )
         gateway_kwargs = {
             k: v
             for k, v in {

@@ -4,7 +4,10 @@
 - ``course-hub validate``: check a course folder (manifest, notebooks, presets);
 - ``course-hub secrets DIR``: generate a deployment's secrets once (compose);
 - ``course-hub health-check URL``: the student journey, timed, with a verdict;
-- ``course-hub render-values``: DaskHub values for a registry, a tag, a course.
+- ``course-hub render-values``: DaskHub values for a registry, a tag, a course;
+- ``course-hub run-notebook NB``: run a teacher's notebook top to bottom;
+- ``course-hub student-notebook NB OUT``: the students' copy of a notebook;
+- ``course-hub taxi-data OUT``: write the evaluation's table (CSV or Parquet).
 """
 
 from __future__ import annotations
@@ -145,6 +148,78 @@ def _render_values(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parameters(pairs: list[str]) -> dict:
+    import json
+
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.isidentifier():
+            raise ValueError(f"parameters look like NAME=VALUE, not {pair!r}")
+        try:
+            out[name] = json.loads(value)
+        except ValueError:
+            out[name] = value
+    return out
+
+
+def _run_notebook(args: argparse.Namespace) -> int:
+    import time
+
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    from .notebooks import inject_parameters
+
+    try:
+        params = _parameters(args.parameter)
+        nb = inject_parameters(nbformat.read(args.notebook, as_version=4), params)
+    except (OSError, ValueError) as exc:
+        print(f"course-hub run-notebook: {exc}", file=sys.stderr)
+        return 2
+    t0 = time.monotonic()
+    client = NotebookClient(
+        nb,
+        timeout=args.timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(Path(args.notebook).resolve().parent)}},
+    )
+    try:
+        client.execute()
+    except CellExecutionError as exc:
+        print(
+            f"{args.notebook}: FAILED after {time.monotonic() - t0:.1f} s\n{exc}", file=sys.stderr
+        )
+        return 1
+    finally:
+        if args.output:
+            nbformat.write(nb, args.output)
+    print(f"{args.notebook}: ran in {time.monotonic() - t0:.1f} s")
+    return 0
+
+
+def _student_notebook(args: argparse.Namespace) -> int:
+    from .notebooks import student_bytes
+
+    Path(args.output).write_bytes(student_bytes(Path(args.notebook).read_bytes()))
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _taxi_data(args: argparse.Namespace) -> int:
+    from .data import write_taxi
+
+    try:
+        paths = write_taxi(args.output, int(args.rows), args.partitions, args.format, args.seed)
+    except (OSError, ValueError) as exc:
+        print(f"course-hub taxi-data: {exc}", file=sys.stderr)
+        return 2
+    size = sum(p.stat().st_size for p in paths)
+    print(f"{len(paths)} file(s), {int(args.rows):,} rows, {size / 1e6:.1f} MB in {args.output}")
+    return 0
+
+
 def _hub(args: argparse.Namespace) -> int:
     from .launcher import run
 
@@ -205,6 +280,26 @@ def main(argv: list[str] | None = None) -> int:
     rv.add_argument("--secrets", help="passwords file to create once (mode 0600)")
     rv.add_argument("-o", "--output", default="-", help="output file (default: stdout)")
     rv.set_defaults(func=_render_values)
+
+    run = sub.add_parser("run-notebook", help="run a notebook top to bottom (nbclient)")
+    run.add_argument("notebook")
+    run.add_argument("-p", "--parameter", action="append", default=[], help="NAME=VALUE")
+    run.add_argument("--timeout", type=int, default=900, help="seconds per cell")
+    run.add_argument("-o", "--output", help="write the executed notebook here")
+    run.set_defaults(func=_run_notebook)
+
+    stu = sub.add_parser("student-notebook", help="write the students' copy of a notebook")
+    stu.add_argument("notebook")
+    stu.add_argument("output")
+    stu.set_defaults(func=_student_notebook)
+
+    taxi = sub.add_parser("taxi-data", help="write the evaluation's taxi-fare table")
+    taxi.add_argument("output", help="folder for part-NNNNN files")
+    taxi.add_argument("--rows", type=float, default=1_000_000)
+    taxi.add_argument("--partitions", type=int, default=10)
+    taxi.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    taxi.add_argument("--seed", type=int, default=42)
+    taxi.set_defaults(func=_taxi_data)
 
     args = parser.parse_args(argv)
     return args.func(args)

@@ -28,6 +28,7 @@ import hashlib
 import logging
 import os
 import re
+import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +40,7 @@ from nbgitpuller.pull import GitPuller
 from .content import ContentSource, git
 from .errors import CourseError
 from .manifest import Session
+from .notebooks import student_bytes
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +89,16 @@ def _name_status(out: str) -> dict[str, set[str]]:
 class SessionSync:
     """Syncs sessions of one content source into one student's home."""
 
-    def __init__(self, source: ContentSource, home: Path, course_dir: str, cache_dir: Path):
+    def __init__(
+        self,
+        source: ContentSource,
+        home: Path,
+        course_dir: str,
+        cache_dir: Path,
+        solutions: bool = False,
+    ):
         self.source = source
+        self.solutions = solutions
         self.home = Path(home).resolve()
         self.course_dir = course_dir.strip("/") or "course"
         self.cache_dir = Path(cache_dir)
@@ -233,18 +243,7 @@ class SessionSync:
             git("init", "-q", "--bare", "-b", BRANCH, str(repo))
             (repo / "info").mkdir(exist_ok=True)
             (repo / "info" / "exclude").write_text(_EXCLUDES)
-        if src.is_dir():
-            for path in src.rglob("*"):
-                if path.is_symlink():
-                    raise CourseError(
-                        503,
-                        f"The course content of session {session.id!r} contains a symbolic "
-                        f"link ({path.relative_to(src)}); it is not synced. Tell your teacher.",
-                        reason="content",
-                    )
-        else:
-            src = self.cache_dir / "empty"
-            src.mkdir(parents=True, exist_ok=True)
+        src = self._stage(session, src)
         env = _git_env(
             GIT_DIR=str(repo),
             GIT_WORK_TREE=str(src),
@@ -265,6 +264,37 @@ class SessionSync:
         commit = _git_with(env, "commit-tree", tree, *parents, "-m", message).strip()
         _git_with(env, "update-ref", f"refs/heads/{BRANCH}", commit, *([head] if head else []))
         return commit
+
+    def _stage(self, session: Session, src: Path) -> Path:
+        """A copy of the session folder as students get it (see :mod:`.notebooks`).
+
+        Teachers (``solutions``) get the notebooks as written; students get
+        their version, solutions blanked. Symbolic links are refused: they
+        could point anywhere on the server.
+        """
+        stage = self.cache_dir / "staging" / session.id
+        if stage.exists():
+            shutil.rmtree(stage)
+        stage.mkdir(parents=True)
+        if not src.is_dir():
+            return stage
+        for path in sorted(src.rglob("*")):
+            rel = path.relative_to(src)
+            if path.is_symlink():
+                raise CourseError(
+                    503,
+                    f"The course content of session {session.id!r} contains a symbolic "
+                    f"link ({rel}); it is not synced. Tell your teacher.",
+                    reason="content",
+                )
+            dst = stage / rel
+            if path.is_dir():
+                dst.mkdir(exist_ok=True)
+            elif path.suffix == ".ipynb" and not self.solutions:
+                dst.write_bytes(student_bytes(path.read_bytes()))
+            else:
+                shutil.copyfile(path, dst)
+        return stage
 
     def _backup(self, target: Path) -> Path:
         stamp = datetime.datetime.now().strftime("%Y%m%d%H%M%S")
