@@ -10,11 +10,12 @@ from pathlib import Path
 
 import dask
 import pytest
-from course_hub.hub.gateway import cluster_options
-from course_hub.manifest import load_manifest
 from dask_gateway_server.app import DaskGateway
 from dask_gateway_server.backends.inprocess import InProcessBackend
 from traitlets.config import Config
+
+from course_hub.hub.gateway import cluster_options
+from course_hub.manifest import load_manifest
 
 from ..conftest import server_config
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 
-from course_hub.handlers import CourseHandler
 from jupyter_server.serverapp import _has_tornado_web_authenticated
 from tornado.web import RequestHandler
+
+from course_hub.handlers import CourseHandler
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 SAMPLES = {"session_id": "intro", "name": "abc123"}

@@ -6,8 +6,9 @@ import os
 import pwd
 
 import pytest
-from course_hub.hub.backend import StudentAccountsBackend, ensure_account
 from dask_gateway_server.backends.base import PublicException
+
+from course_hub.hub.backend import StudentAccountsBackend, ensure_account
 
 
 def test_only_the_cluster_folder_is_given_away(tmp_path, monkeypatch):

@@ -18,9 +18,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
+from traitlets.config import Config
+
 from course_hub.daskhub import deep_merge, render, sizing, write_secrets
 from course_hub.hub.presets import GIB
-from traitlets.config import Config
 
 REPO = Path(__file__).resolve().parents[2]
 VALUES = REPO / "hub_config" / "daskhub"

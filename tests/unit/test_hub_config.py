@@ -9,10 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from traitlets.config.loader import PyFileConfigLoader
+
 from course_hub.hub.gateway import GIB
 from course_hub.hub.local import LayoutError, credentials, local_layout, roster
 from course_hub.hub.secrets import ensure_secret, token
-from traitlets.config.loader import PyFileConfigLoader
 
 REPO = Path(__file__).resolve().parents[2]
 LOCAL = REPO / "hub_config" / "local"

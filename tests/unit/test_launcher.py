@@ -6,6 +6,7 @@ import socket
 from pathlib import Path
 
 import pytest
+
 from course_hub.launcher import run
 
 CONFIG = Path(__file__).resolve().parents[2] / "hub_config" / "local" / "jupyterhub_config.py"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from course_hub.content import packaged_content_dir
 from course_hub.hub.gateway import cluster_options
 from course_hub.manifest import ManifestError, load_manifest

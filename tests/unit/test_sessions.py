@@ -13,8 +13,9 @@ import subprocess
 from pathlib import Path
 
 import nbformat
-from course_hub.sync import blob_sha
 from nbformat.v4 import new_code_cell
+
+from course_hub.sync import blob_sha
 
 from ..conftest import write_notebook
 from .helpers import call
