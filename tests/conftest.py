@@ -30,6 +30,14 @@ sessions:
       - path: b.ipynb
         title: Notebook B
         main: true
+    quiz:
+      - question: What moves data between machines?
+        choices: {A: map, B: shuffle, C: reduce}
+        answer: B
+        explanation: The shuffle.
+      - question: How many replicas does HDFS keep?
+        choices: {A: "1", B: "2", C: "3"}
+        answer: C
   - id: dask
     title: Dask
     duration: 2h

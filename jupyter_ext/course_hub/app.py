@@ -18,6 +18,7 @@ from .clusters import ClusterManager
 from .content import ContentSource, FolderSource, GitSource, packaged_content_dir
 from .handlers import HANDLERS, STATE_KEY, CourseState
 from .manifest import ManifestError
+from .quiz import QuizStore
 from .sync import SessionSync
 
 
@@ -121,6 +122,11 @@ class CourseHub(ExtensionApp):
     def _solutions_default(self) -> bool:
         return os.environ.get("COURSE_SOLUTIONS", "").lower() in ("1", "true", "yes")
 
+    quiz_file = Unicode(
+        ".course-hub/quiz.json",
+        help="Where a student's quiz answers are kept, relative to their home.",
+    ).tag(config=True)
+
     cluster_start_timeout = Float(
         120.0,
         help="Seconds a new cluster may take to start before it is stopped and reported.",
@@ -166,7 +172,8 @@ class CourseHub(ExtensionApp):
             if v
         }
         clusters = ClusterManager(gateway_kwargs, start_timeout=self.cluster_start_timeout)
-        self.settings[STATE_KEY] = CourseState(source, sync, clusters)
+        quiz = QuizStore(root_dir / self.quiz_file)
+        self.settings[STATE_KEY] = CourseState(source, sync, clusters, quiz)
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(HANDLERS)

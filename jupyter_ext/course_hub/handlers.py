@@ -21,6 +21,7 @@ from .clusters import ClusterManager, parse_adaptive, resolve_create
 from .content import ContentSource
 from .errors import CourseError
 from .manifest import Session
+from .quiz import QuizStore
 from .sync import SessionSync
 
 STATE_KEY = "course_hub_state"
@@ -31,10 +32,17 @@ CLUSTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 class CourseState:
     """The long-lived objects the handlers share (kept in the web app settings)."""
 
-    def __init__(self, source: ContentSource, sync: SessionSync, clusters: ClusterManager):
+    def __init__(
+        self,
+        source: ContentSource,
+        sync: SessionSync,
+        clusters: ClusterManager,
+        quiz: QuizStore,
+    ):
         self.source = source
         self.sync = sync
         self.clusters = clusters
+        self.quiz = quiz
 
 
 def course_api(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
@@ -137,6 +145,25 @@ class OpenSessionHandler(CourseHandler):
         self.reply(report)
 
 
+class QuizHandler(CourseHandler):
+    @web.authenticated
+    @course_api
+    async def get(self, session_id: str) -> None:
+        await self.state.source.refresh()
+        self.reply(self.state.quiz.model(self.session(session_id)))
+
+
+class QuizAnswerHandler(CourseHandler):
+    @web.authenticated
+    @course_api
+    async def post(self, session_id: str, index: str) -> None:
+        session = self.session(session_id)
+        body = self.json_body()
+        if set(body) != {"choice"}:
+            raise CourseError(400, 'Send {"choice": "A"} (a letter).', "invalid")
+        self.reply(self.state.quiz.answer(session, int(index) - 1, body["choice"]))
+
+
 class ClustersHandler(CourseHandler):
     @web.authenticated
     @course_api
@@ -201,6 +228,8 @@ HANDLERS = [
     (r"/course/api/sessions", SessionsHandler),
     (rf"/course/api/sessions/{_SESSION}", SessionHandler),
     (rf"/course/api/sessions/{_SESSION}/open", OpenSessionHandler),
+    (rf"/course/api/sessions/{_SESSION}/quiz", QuizHandler),
+    (rf"/course/api/sessions/{_SESSION}/quiz/(?P<index>[0-9]{{1,4}})", QuizAnswerHandler),
     (r"/course/api/clusters", ClustersHandler),
     (r"/course/api/cluster-options", ClusterOptionsHandler),
     (rf"/course/api/clusters/{_CLUSTER}", ClusterHandler),

@@ -110,6 +110,14 @@ class QuizQuestion(_Strict):
     answer: Choice
     explanation: str = ""
 
+    @field_validator("choices", mode="before")
+    @classmethod
+    def _numbers_are_text(cls, v: object) -> object:
+        # "E: 42" in YAML is a number; a choice is always shown as text.
+        if isinstance(v, dict):
+            return {k: str(x) if isinstance(x, int | float) else x for k, x in v.items()}
+        return v
+
     @model_validator(mode="after")
     def _answer_is_a_choice(self) -> QuizQuestion:
         if self.answer not in self.choices:

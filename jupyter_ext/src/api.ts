@@ -1,7 +1,15 @@
 /**
  * Typed calls of the course API.
  */
-import { ICluster, ICreateRequest, IOpenReport, IOptionField, IProgram } from './model';
+import {
+  ICluster,
+  ICreateRequest,
+  IOpenReport,
+  IOptionField,
+  IProgram,
+  IQuiz,
+  IQuizQuestion
+} from './model';
 import { requestAPI } from './request';
 
 export const CourseAPI = {
@@ -14,6 +22,17 @@ export const CourseAPI = {
       method: 'POST',
       body: '{}'
     });
+  },
+
+  quiz(id: string): Promise<IQuiz> {
+    return requestAPI<IQuiz>(`sessions/${encodeURIComponent(id)}/quiz`);
+  },
+
+  answerQuiz(id: string, index: number, choice: string): Promise<IQuizQuestion> {
+    return requestAPI<IQuizQuestion>(
+      `sessions/${encodeURIComponent(id)}/quiz/${index + 1}`,
+      { method: 'POST', body: JSON.stringify({ choice }) }
+    );
   },
 
   async clusters(): Promise<ICluster[]> {

@@ -93,3 +93,22 @@ export interface ICreateRequest {
   workers?: number;
   adaptive?: { minimum: number; maximum: number };
 }
+
+export interface IQuizQuestion {
+  /** 0-based position; the API numbers questions from 1. */
+  index: number;
+  question: string;
+  choices: Record<string, string>;
+  choice: string | null;
+  correct: boolean | null;
+  attempts: number;
+  /** Only once answered. */
+  answer?: string;
+  explanation?: string;
+}
+
+export interface IQuiz {
+  session: string;
+  questions: IQuizQuestion[];
+  score: { answered: number; correct: number; total: number };
+}

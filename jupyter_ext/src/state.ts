@@ -13,12 +13,16 @@ import {
   IOpenReport,
   IOptionField,
   IProgram,
+  IQuiz,
+  IQuizQuestion,
   ISession
 } from './model';
 
 export interface ICourseAPI {
   program(): Promise<IProgram>;
   openSession(id: string): Promise<IOpenReport>;
+  quiz(id: string): Promise<IQuiz>;
+  answerQuiz(id: string, index: number, choice: string): Promise<IQuizQuestion>;
   clusters(): Promise<ICluster[]>;
   clusterOptions(): Promise<IOptionField[]>;
   createCluster(request: ICreateRequest): Promise<ICluster>;
@@ -88,6 +92,9 @@ export class CourseModel {
   actionError: (IProblem & { cluster: string }) | null = null;
   currentSessionId: string | null = null;
   defaultSession: string;
+  /** Quizzes by session id, loaded when the student opens one. */
+  quizzes: Record<string, IQuiz> = {};
+  quizErrors: Record<string, IProblem> = {};
 
   /** The session whose preset "New cluster" uses, if any. */
   presetSession(): ISession | null {
@@ -164,6 +171,37 @@ export class CourseModel {
       this.opening = null;
       this._emit();
     }
+  }
+
+  async loadQuiz(id: string): Promise<void> {
+    try {
+      this.quizzes[id] = await this.api.quiz(id);
+      delete this.quizErrors[id];
+    } catch (error) {
+      this.quizErrors[id] = problem(error);
+    }
+    this._emit();
+  }
+
+  /** Check one answer; the question comes back with the right answer and why. */
+  async answerQuiz(id: string, index: number, choice: string): Promise<void> {
+    try {
+      const answered = await this.api.answerQuiz(id, index, choice);
+      const quiz = this.quizzes[id];
+      if (quiz) {
+        quiz.questions[index] = answered;
+        const done = quiz.questions.filter(q => q.choice !== null);
+        quiz.score = {
+          answered: done.length,
+          correct: done.filter(q => q.correct).length,
+          total: quiz.questions.length
+        };
+      }
+      delete this.quizErrors[id];
+    } catch (error) {
+      this.quizErrors[id] = problem(error);
+    }
+    this._emit();
   }
 
   async createCluster(request?: ICreateRequest): Promise<ICluster | null> {

@@ -199,3 +199,42 @@ def test_palette_and_bad_options(hub, browser):
         expect(page.locator("#course-hub-panel [data-cluster]")).to_have_count(0)
     finally:
         context.close()
+
+
+def test_quiz_answers_are_checked_and_kept(hub, browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    shot = Shots(page, "quiz")
+
+    def open_quiz():
+        card = session_card(page, "big-data")
+        card.locator("summary").first.click()
+        quiz = card.locator(".jp-Course-quizSection")
+        quiz.locator("summary").click()
+        expect(quiz.locator(".jp-Course-question")).to_have_count(5, timeout=30_000)
+        return quiz
+
+    try:
+        log_in(page, hub.url, f"quiz-{uuid.uuid4().hex[:6]}")
+        open_course_panel(page)
+        quiz = open_quiz()
+        second = quiz.locator('[data-question="2"]')
+        second.get_by_label("B. Shuffle").check()
+        second.get_by_role("button", name="Check").click()
+        expect(second.get_by_role("status")).to_contain_text("Right: B.")
+        first = quiz.locator('[data-question="1"]')
+        first.get_by_label("B. Value, Veracity, Visualisation").check()
+        first.get_by_role("button", name="Check").click()
+        expect(first.get_by_role("status")).to_contain_text("the answer is A")
+        expect(quiz.locator(".jp-Course-hint")).to_contain_text("2/5 answered, 1 right")
+        shot("answered")
+
+        page.reload()
+        open_course_panel(page)
+        quiz = open_quiz()
+        second = quiz.locator('[data-question="2"]')
+        expect(second.get_by_label("B. Shuffle")).to_be_checked()
+        expect(second.get_by_role("status")).to_contain_text("Right: B.")
+        shot("kept-after-reload")
+    finally:
+        context.close()

@@ -15,7 +15,7 @@ from tornado.web import RequestHandler
 from course_hub.handlers import CourseHandler
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-SAMPLES = {"session_id": "intro", "name": "abc123"}
+SAMPLES = {"session_id": "intro", "name": "abc123", "index": "1"}
 
 
 def course_routes(web_app):
@@ -33,7 +33,7 @@ def course_routes(web_app):
             continue
         path = regex.pattern.rstrip("$")
         for group, value in SAMPLES.items():
-            path = re.sub(rf"\(\?P<{group}>[^)]*\)", value, path)
+            path = re.sub(rf"\(\?P<{group}>[^)]*\)(\{{[^}}]*\}})?", value, path)
         found.append((path, target))
     return found
 

@@ -1,4 +1,12 @@
-import { ICluster, IOpenReport, IOptionField, IProgram, ISession } from '../model';
+import {
+  ICluster,
+  IOpenReport,
+  IOptionField,
+  IProgram,
+  IQuiz,
+  IQuizQuestion,
+  ISession
+} from '../model';
 import { ICourseAPI } from '../state';
 
 export function session(over: Partial<ISession> = {}): ISession {
@@ -11,7 +19,7 @@ export function session(over: Partial<ISession> = {}): ISession {
     summary: 'Dask.',
     slides: [{ title: 'Slides', url: 'https://example.org/s.html' }],
     cluster: { workers: 2, worker_cores: 1, worker_memory: 2, adaptive: null },
-    quiz_questions: 0,
+    quiz_questions: 1,
     folder: 'course/dask',
     opened: false,
     notebooks: [
@@ -121,6 +129,34 @@ export class FakeAPI implements ICourseAPI {
   }
   openSession(id: string) {
     return this.answer(`open:${id}`, report({ session: id }));
+  }
+  quizValue: IQuiz = {
+    session: 'dask',
+    questions: [
+      {
+        index: 0,
+        question: 'What moves data between machines?',
+        choices: { A: 'map', B: 'shuffle' },
+        choice: null,
+        correct: null,
+        attempts: 0
+      }
+    ],
+    score: { answered: 0, correct: 0, total: 1 }
+  };
+  quiz(id: string) {
+    return this.answer(`quiz:${id}`, this.quizValue);
+  }
+  answerQuiz(id: string, index: number, choice: string) {
+    const q: IQuizQuestion = {
+      ...this.quizValue.questions[index],
+      choice,
+      correct: choice === 'B',
+      attempts: 1,
+      answer: 'B',
+      explanation: 'The shuffle.'
+    };
+    return this.answer(`answer:${id}:${index}:${choice}`, q);
   }
   clusters() {
     return this.answer('clusters', this.clustersValue);

@@ -159,3 +159,24 @@ describe('a cluster card', () => {
     expect(input.value).toBe('5');
   });
 });
+
+describe('the quiz', () => {
+  it('checks an answer and explains it', async () => {
+    const { api, model } = await setup();
+    await act(async () => {
+      await model.loadQuiz('dask');
+    });
+    fireEvent.click(screen.getByLabelText('A. map'));
+    await act(async () => {
+      fireEvent.click(screen.getByRole('button', { name: 'Check' }));
+    });
+    expect(api.calls).toContain('answer:dask:0:A');
+    expect(screen.getByText(/Not quite: you chose A, the answer is B/)).toBeTruthy();
+    expect(model.quizzes.dask.score).toEqual({ answered: 1, correct: 0, total: 1 });
+    fireEvent.click(screen.getByLabelText('B. shuffle'));
+    await act(async () => {
+      fireEvent.click(screen.getByRole('button', { name: 'Check' }));
+    });
+    expect(screen.getByText(/Right: B\. The shuffle\./)).toBeTruthy();
+  });
+});

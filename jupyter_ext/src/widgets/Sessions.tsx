@@ -4,6 +4,7 @@ import { notebookBadge, presetLabel } from '../format';
 import { ISession } from '../model';
 import { CourseModel } from '../state';
 import { IPanelActions } from './actions';
+import { Quiz } from './Quiz';
 
 function SessionCard(props: {
   session: ISession;
@@ -100,6 +101,22 @@ function SessionCard(props: {
           <div className="jp-Course-error" role="alert">
             {error.message}
           </div>
+        )}
+        {session.quiz_questions > 0 && (
+          <details
+            className="jp-Course-quizSection"
+            onToggle={e => {
+              if ((e.target as HTMLDetailsElement).open) {
+                void model.loadQuiz(session.id);
+              }
+            }}
+          >
+            <summary>
+              Quiz ({session.quiz_questions} question
+              {session.quiz_questions === 1 ? '' : 's'})
+            </summary>
+            <Quiz model={model} session={session.id} />
+          </details>
         )}
       </details>
     </li>
