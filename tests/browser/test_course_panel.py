@@ -40,7 +40,7 @@ def test_first_class_by_mouse(hub, browser):
         )
         shot("panel")
 
-        open_session(page, "spark", "01-spark-wordcount.ipynb")
+        open_session(page, "spark", "02-mapreduce-with-spark.ipynb")
         shot("spark-opened")
         open_session(page, "dask", "01-check-your-environment.ipynb")
         hint = page.locator("#course-hub-panel .jp-Course-hint")
