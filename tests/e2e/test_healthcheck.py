@@ -44,7 +44,7 @@ def test_passes_with_an_admin_token(hub):
     proc = check(hub.url, "--admin-token", teacher.token, "--session", "kubernetes")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Verdict: PASS" in proc.stdout
-    assert "kubernetes: 1 notebook(s)" in proc.stdout
+    assert "kubernetes: 2 notebook(s)" in proc.stdout
 
 
 def test_fails_clearly(hub):
