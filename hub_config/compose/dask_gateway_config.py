@@ -64,6 +64,11 @@ c.ClusterConfig.cluster_max_cores = int(os.environ.get("COURSE_CLUSTER_MAX_CORES
 c.ClusterConfig.cluster_max_memory = f"{os.environ.get('COURSE_CLUSTER_MAX_MEMORY_GIB', '16')} G"
 c.ClusterConfig.idle_timeout = int(os.environ.get("COURSE_CLUSTER_IDLE_TIMEOUT", "1800"))
 
+# --- Per student, all their clusters together (teachers: no limit).
+c.StudentLimits.max_clusters = int(os.environ.get("COURSE_USER_MAX_CLUSTERS", "2"))
+c.StudentLimits.max_cores = float(os.environ.get("COURSE_USER_MAX_CORES", "8"))
+c.StudentLimits.max_memory_gib = float(os.environ.get("COURSE_USER_MAX_MEMORY_GIB", "16"))
+
 # --- The options form with the session presets of the course in the image.
 manifest = load_manifest(content / MANIFEST_NAME, content)
 c.Backend.cluster_options = cluster_options(manifest)

@@ -33,7 +33,7 @@ c.Proxy.prefix = "/services/dask-gateway"
 c.DaskGateway.authenticator_class = "dask_gateway_server.auth.JupyterHubAuthenticator"
 
 # --- Clusters are local processes (no OS accounts in this mode).
-c.DaskGateway.backend_class = "dask_gateway_server.backends.local.UnsafeLocalBackend"
+c.DaskGateway.backend_class = "course_hub.hub.limits.LimitedUnsafeLocalBackend"
 c.LocalBackend.clusters_directory = str(layout.gateway_dir / "clusters")
 c.ClusterConfig.scheduler_cmd = [str(bin_dir / "dask"), "scheduler"]
 c.ClusterConfig.worker_cmd = [str(bin_dir / "dask"), "worker"]
@@ -51,6 +51,11 @@ c.ClusterConfig.cluster_max_workers = int(os.environ.get("COURSE_CLUSTER_MAX_WOR
 c.ClusterConfig.cluster_max_cores = int(os.environ.get("COURSE_CLUSTER_MAX_CORES", "8"))
 c.ClusterConfig.cluster_max_memory = f"{os.environ.get('COURSE_CLUSTER_MAX_MEMORY_GIB', '16')} G"
 c.ClusterConfig.idle_timeout = int(os.environ.get("COURSE_CLUSTER_IDLE_TIMEOUT", "1800"))
+
+# --- Per student, all their clusters together (teachers: no limit).
+c.StudentLimits.max_clusters = int(os.environ.get("COURSE_USER_MAX_CLUSTERS", "3"))
+c.StudentLimits.max_cores = float(os.environ.get("COURSE_USER_MAX_CORES", "12"))
+c.StudentLimits.max_memory_gib = float(os.environ.get("COURSE_USER_MAX_MEMORY_GIB", "24"))
 
 # --- The options form: cores and memory within the course's limits, and the
 # session presets of course.yml.

@@ -95,6 +95,9 @@ cluster_env = {
         "COURSE_CLUSTER_MAX_CORES",
         "COURSE_CLUSTER_MAX_MEMORY_GIB",
         "COURSE_CLUSTER_IDLE_TIMEOUT",
+        "COURSE_USER_MAX_CLUSTERS",
+        "COURSE_USER_MAX_CORES",
+        "COURSE_USER_MAX_MEMORY_GIB",
     )
     if name in os.environ
 }

@@ -77,7 +77,8 @@ def gateway_errors(cluster: str | None = None) -> Iterator[None]:
             raise CourseError(404, f"You have no cluster named {cluster!r}.", "unknown") from None
         raise CourseError(400, f"The gateway refused this request: {exc}", "invalid") from None
     except GatewayClusterError as exc:
-        raise CourseError(409, str(exc), "conflict") from None
+        reason = "limit" if str(exc).startswith("Limit reached") else "conflict"
+        raise CourseError(409, str(exc), reason) from None
     except GatewayServerError as exc:
         log.error("Dask Gateway internal error: %s", exc)
         raise CourseError(

@@ -78,8 +78,13 @@ def kill_clusters(state: Path) -> None:
     out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
     for line in out.splitlines()[1:]:
         pid, _, args = line.strip().partition(" ")
-        if "dask" in args and marker in Path(f"/proc/{pid}/cwd").resolve().as_posix():
-            os.kill(int(pid), signal.SIGTERM)
+        if "dask" not in args:
+            continue
+        try:
+            if marker in Path(f"/proc/{pid}/cwd").resolve(strict=True).as_posix():
+                os.kill(int(pid), signal.SIGTERM)
+        except OSError:
+            continue  # it ended meanwhile
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from dask_gateway_server.backends.inprocess import InProcessBackend
 from traitlets.config import Config
 
 from course_hub.hub.gateway import cluster_options
+from course_hub.hub.limits import StudentLimits
 from course_hub.manifest import load_manifest
 
 from ..conftest import server_config
@@ -29,9 +30,13 @@ class GatewayInfo:
     app: DaskGateway
 
 
-def start_gateway(loop, manifest_root: Path) -> GatewayInfo:
+class LimitedInProcessBackend(StudentLimits, InProcessBackend):
+    """The in-process backend with the per-student limits every real one has."""
+
+
+def start_gateway(loop, manifest_root: Path, config: Config | None = None) -> GatewayInfo:
     c = Config()
-    c.DaskGateway.backend_class = InProcessBackend
+    c.DaskGateway.backend_class = LimitedInProcessBackend
     c.DaskGateway.address = "127.0.0.1:0"
     c.Proxy.address = "127.0.0.1:0"
     c.DaskGateway.authenticator_class = "dask_gateway_server.auth.SimpleAuthenticator"
@@ -40,6 +45,8 @@ def start_gateway(loop, manifest_root: Path) -> GatewayInfo:
     c.Backend.cluster_options = cluster_options(
         load_manifest(manifest_root / "course.yml", manifest_root)
     )
+    if config is not None:
+        c.merge(config)
     app = DaskGateway(config=c)
     app.initialize([])
     loop.run_until_complete(app.setup())

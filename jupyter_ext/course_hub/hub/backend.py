@@ -22,6 +22,7 @@ from dask_gateway_server.backends.base import PublicException
 from dask_gateway_server.backends.local import LocalBackend
 from traitlets import Unicode
 
+from .limits import StudentLimits
 from .names import ACCOUNT_NAME
 
 _lock = threading.Lock()
@@ -48,8 +49,9 @@ def ensure_account(name: str, shell: str = "/usr/sbin/nologin") -> pwd.struct_pa
         return pwd.getpwnam(name)
 
 
-class StudentAccountsBackend(LocalBackend):
-    """``LocalBackend`` that creates each student's OS account on first use."""
+class StudentAccountsBackend(StudentLimits, LocalBackend):
+    """``LocalBackend`` that creates each student's OS account on first use,
+    with per-student limits (:mod:`.limits`)."""
 
     account_shell = Unicode(
         "/usr/sbin/nologin",
