@@ -39,7 +39,8 @@ c.Proxy.tcp_address = "0.0.0.0:8786"
 c.Proxy.prefix = "/services/dask-gateway"
 
 # --- Students authenticate with their hub tokens (an external hub service).
-c.DaskGateway.authenticator_class = "dask_gateway_server.auth.JupyterHubAuthenticator"
+# (JupyterHubAuthenticator, answering 401 rather than 500 to an invalid token.)
+c.DaskGateway.authenticator_class = "course_hub.hub.auth.CourseHubAuthenticator"
 c.JupyterHubAuthenticator.jupyterhub_api_url = os.environ.get(
     "JUPYTERHUB_API_URL", "http://hub:8081/hub/api"
 )

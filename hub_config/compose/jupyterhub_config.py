@@ -93,8 +93,9 @@ c.JupyterHub.cleanup_servers = True
 # --- Services: the gateway (its own container) and the idle culler.
 c.JupyterHub.services = [
     {
+        # No "url": no public route to the gateway, whose dashboard pages answer
+        # without a login (students open them through their own server).
         "name": "dask-gateway",
-        "url": f"http://{gateway}",
         "api_token": secret("gateway-api-token"),
         "display": False,
     },

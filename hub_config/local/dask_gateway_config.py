@@ -30,7 +30,8 @@ c.Proxy.prefix = "/services/dask-gateway"
 
 # --- Students authenticate with their hub token (the service name makes the
 # gateway require access:services!service=dask-gateway).
-c.DaskGateway.authenticator_class = "dask_gateway_server.auth.JupyterHubAuthenticator"
+# (JupyterHubAuthenticator, answering 401 rather than 500 to an invalid token.)
+c.DaskGateway.authenticator_class = "course_hub.hub.auth.CourseHubAuthenticator"
 
 # --- Clusters are local processes (no OS accounts in this mode).
 c.DaskGateway.backend_class = "course_hub.hub.limits.LimitedUnsafeLocalBackend"

@@ -51,7 +51,8 @@ else:
     c.Authenticator.allowed_users = allowed
 
 # --- Servers: one process per student, home under the state folder, JupyterLab.
-c.JupyterHub.spawner_class = "simple"
+# (SimpleLocalProcessSpawner, stopping servers with SIGTERM so they clean up.)
+c.JupyterHub.spawner_class = "course_hub.hub.spawner.CourseLocalSpawner"
 c.SimpleLocalProcessSpawner.home_dir_template = str(layout.homes / "{username}")
 c.Spawner.cmd = [str(bin_dir / "jupyterhub-singleuser")]
 # As root every student runs as root too (no OS accounts in this mode); say so explicitly.
@@ -87,6 +88,10 @@ for name in ("COURSE_CONTENT_REPO", "COURSE_CONTENT_BRANCH", "COURSE_CONTENT_SUB
     if os.environ.get(name):
         c.Spawner.environment[name] = os.environ[name]
 
+# Servers (and their clusters) outlive a restart of the hub; Ctrl-C on
+# `course-hub hub` still stops everything, the launcher sees to it.
+c.JupyterHub.cleanup_servers = False
+
 # --- Services: Dask Gateway and the idle culler, both started and stopped by the hub.
 cluster_env = {
     name: os.environ[name]
@@ -103,8 +108,10 @@ cluster_env = {
 }
 c.JupyterHub.services = [
     {
+        # No "url": the hub's proxy gets no route to the gateway, whose dashboard
+        # pages answer without a login; servers reach it directly, and students
+        # open dashboards through their own server (behind their login).
         "name": "dask-gateway",
-        "url": f"http://127.0.0.1:{layout.gateway_http_port}",
         "command": [
             str(bin_dir / "dask-gateway-server"),
             "-f",

@@ -127,6 +127,20 @@ class CourseHub(ExtensionApp):
         help="Where a student's quiz answers are kept, relative to their home.",
     ).tag(config=True)
 
+    stop_clusters_on_exit = Bool(
+        help="""Stop the student's Dask clusters when this server stops (stopped by
+        them, by the idle culler or by a teacher): a cluster nobody can reach any
+        more only holds machines. Default: $COURSE_STOP_CLUSTERS_ON_EXIT, else True.""",
+    ).tag(config=True)
+
+    @default("stop_clusters_on_exit")
+    def _stop_clusters_default(self) -> bool:
+        return os.environ.get("COURSE_STOP_CLUSTERS_ON_EXIT", "1").lower() not in (
+            "0",
+            "false",
+            "no",
+        )
+
     cluster_start_timeout = Float(
         120.0,
         help="Seconds a new cluster may take to start before it is stopped and reported.",
@@ -181,4 +195,8 @@ class CourseHub(ExtensionApp):
     async def stop_extension(self) -> None:
         state = self.settings.get(STATE_KEY)
         if state is not None:
+            if self.stop_clusters_on_exit:
+                stopped = await state.clusters.stop_all()
+                if stopped:
+                    self.log.info("Stopped %d Dask cluster(s) with the server", stopped)
             await state.clusters.close()

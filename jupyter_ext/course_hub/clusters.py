@@ -55,6 +55,13 @@ UNREACHABLE = (
 )
 
 
+def _configured() -> bool:
+    """Whether the dask config names a gateway (the hub sets DASK_GATEWAY__ADDRESS)."""
+    import dask
+
+    return bool(dask.config.get("gateway.address", None))
+
+
 def connection_code(name: str) -> str:
     """Code that connects a notebook to the cluster, through the gateway's TLS proxy."""
     return CONNECT_SNIPPET.format(name=json.dumps(name))
@@ -74,6 +81,10 @@ def gateway_errors(cluster: str | None = None) -> Iterator[None]:
         raise
     except ValueError as exc:
         if cluster is not None:
+            if cluster not in str(exc):
+                # Not the gateway's "Cluster X not found" but its proxy's own 404:
+                # the gateway is (re)starting and has not loaded its routes yet.
+                raise CourseError(503, UNREACHABLE, "gateway-unreachable") from None
             raise CourseError(404, f"You have no cluster named {cluster!r}.", "unknown") from None
         raise CourseError(400, f"The gateway refused this request: {exc}", "invalid") from None
     except GatewayClusterError as exc:
@@ -308,6 +319,20 @@ class ClusterManager:
         with gateway_errors(cluster=name):
             await self.gateway.stop_cluster(name)
         await self._forget(name)
+
+    async def stop_all(self) -> int:
+        """Stop every cluster of the student; return how many (errors are only logged)."""
+        if self._gateway is None and not self.gateway_kwargs and not _configured():
+            return 0
+        try:
+            async with asyncio.timeout(self.connect_timeout * 2):
+                reports = await self.gateway.list_clusters()
+                for r in reports:
+                    await self.gateway.stop_cluster(r.name)
+                return len(reports)
+        except Exception as exc:  # shutting down: never fail the server's exit
+            log.warning("Could not stop the clusters on exit: %r", exc)
+            return 0
 
     async def close(self) -> None:
         """Drop connections; the clusters themselves keep running."""

@@ -29,6 +29,7 @@ from .hub.gateway import cluster_options
 from .hub.local import Credentials, LayoutError, LocalLayout, credentials, local_layout
 from .manifest import MANIFEST_NAME, load_manifest
 
+RESTARTS_PER_MINUTE = 3
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_PDEATHSIG = 1
 
@@ -145,6 +146,58 @@ def stop_descendants(grace: float = 15.0) -> int:
     return len(procs)
 
 
+#: What a hub that died without cleaning up leaves behind and starts again.
+SERVICE_MARKERS = ("dask-gateway-server", "jupyterhub_idle_culler", "configurable-http-proxy")
+
+
+def stop_services() -> int:
+    """Stop the hub's leftover services (not students' servers or clusters)."""
+    return stop_matching(SERVICE_MARKERS)
+
+
+def stop_matching(markers: tuple[str, ...], grace: float = 15.0) -> int:
+    """Terminate the descendants whose command line has one of ``markers``."""
+    procs = []
+    for p in psutil.Process().children(recursive=True):
+        try:
+            if any(m in " ".join(p.cmdline()) for m in markers):
+                procs.append(p)
+                p.terminate()
+        except psutil.NoSuchProcess:
+            continue
+    _wait_gone(procs, grace)
+    return len(procs)
+
+
+def _wait_gone(procs: list[psutil.Process], grace: float) -> None:
+    """Wait until each process has exited, then kill the rest.
+
+    Processes that are not our children stay zombies until their own parent
+    reaps them: exited is what counts, not reaped.
+    """
+    deadline = time.monotonic() + grace
+    alive = list(procs)
+    while alive and time.monotonic() < deadline:
+        alive = [p for p in alive if _running(p)]
+        if alive:
+            time.sleep(0.1)
+    for p in alive:
+        try:
+            p.kill()
+        except psutil.NoSuchProcess:
+            pass
+
+
+def _running(p: psutil.Process) -> bool:
+    try:
+        if p.status() != psutil.STATUS_ZOMBIE:
+            return True
+        p.wait(timeout=0)  # reap it if it is ours (an orphan we adopted)
+    except (psutil.NoSuchProcess, psutil.TimeoutExpired, ChildProcessError):
+        pass
+    return False
+
+
 def run(config: Path, state_dir: str | None = None, port: int | None = None) -> int:
     """Run the hub until Ctrl-C or SIGTERM; return the exit code."""
     config = config.resolve()
@@ -167,13 +220,18 @@ def run(config: Path, state_dir: str | None = None, port: int | None = None) -> 
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
     env = dict(os.environ, **layout.env())
     log_level = os.environ.get("HUB_LOG_LEVEL", "INFO")
-    hub = subprocess.Popen(
-        [sys.executable, "-m", "jupyterhub", "-f", str(config), f"--log-level={log_level}"],
-        cwd=layout.state,
-        env=env,
-        start_new_session=True,  # Ctrl-C reaches us only; we stop things in order
-        preexec_fn=_die_with_parent,
-    )
+    command = [sys.executable, "-m", "jupyterhub", "-f", str(config), f"--log-level={log_level}"]
+
+    def start_hub() -> subprocess.Popen:
+        return subprocess.Popen(
+            command,
+            cwd=layout.state,
+            env=env,
+            start_new_session=True,  # Ctrl-C reaches us only; we stop things in order
+            preexec_fn=_die_with_parent,
+        )
+
+    hub = start_hub()
     stopping = False
 
     def on_signal(signum: int, frame: object) -> None:
@@ -181,6 +239,9 @@ def run(config: Path, state_dir: str | None = None, port: int | None = None) -> 
         if not stopping:
             stopping = True
             print("\ncourse-hub: stopping the hub...", file=sys.stderr, flush=True)
+            # Students' servers first, while the gateway still answers: each
+            # stops its own clusters on the way out.
+            stop_matching(("jupyterhub-singleuser",))
             hub.send_signal(signal.SIGTERM)
 
     signal.signal(signal.SIGINT, on_signal)
@@ -192,10 +253,30 @@ def run(config: Path, state_dir: str | None = None, port: int | None = None) -> 
         print("course-hub: the hub did not become ready; see its log above.", file=sys.stderr)
         hub.send_signal(signal.SIGTERM)
         stopping = True
-    try:
-        code = hub.wait()
-    except KeyboardInterrupt:
-        code = hub.wait()
+    # Supervise: a hub that exits on its own (a crash, a kill) is restarted, and
+    # students' servers and clusters, which do not depend on it, keep running.
+    restarts: list[float] = []
+    while True:
+        try:
+            code = hub.wait()
+        except KeyboardInterrupt:
+            code = hub.wait()
+        if stopping:
+            break
+        now = time.monotonic()
+        restarts = [t for t in restarts if now - t < 60] + [now]
+        if len(restarts) > RESTARTS_PER_MINUTE:
+            print(
+                f"course-hub: the hub exited {len(restarts)} times in a minute "
+                f"(last exit code {code}); giving up.",
+                file=sys.stderr,
+            )
+            break
+        print(f"course-hub: the hub exited ({code}); restarting it.", file=sys.stderr, flush=True)
+        stop_services()
+        hub = start_hub()
+        if wait_ready(layout.url, hub):
+            print(f"course-hub: the hub is back at {layout.url}", file=sys.stderr, flush=True)
     try:
         hub.wait(timeout=30)
     except subprocess.TimeoutExpired:

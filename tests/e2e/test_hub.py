@@ -127,6 +127,10 @@ def test_dashboard_is_behind_the_students_login(hub, alice, bob):
         assert r.status_code in (302, 403)
         r = requests.get(hub.url + link, headers=bob.headers, timeout=60, allow_redirects=False)
         assert r.status_code in (302, 403, 404)
+        # The gateway's own dashboard route is not published by the hub at all.
+        route = f"{hub.url}/services/dask-gateway/clusters/{model['name']}/status"
+        r = requests.get(route, timeout=30)  # the hub's own "not found"
+        assert r.status_code == 404 and "Dask Diagnostic UI" not in r.text, r.url
     finally:
         alice.api("DELETE", f"/clusters/{model['name']}")
 
@@ -254,11 +258,45 @@ def test_unauthenticated_requests_are_refused(hub, alice):
             )
             assert r.status_code in (302, 403), (method, path, headers, r.status_code)
             assert "sessions" not in r.text
-    # The gateway itself: a made-up token is refused (never a cluster list).
+    # The gateway has no public route (its dashboards would answer without a login).
+    r = requests.get(f"{hub.url}/services/dask-gateway/api/v1/clusters/", timeout=30)
+    assert r.status_code == 404 and "cluster_options" not in r.text
+    # And to a made-up token it answers 401, not 500.
+    port = int(hub.url.rsplit(":", 1)[1]) + 3
     r = requests.get(
-        f"{hub.url}/services/dask-gateway/api/v1/clusters/",
+        f"http://127.0.0.1:{port}/services/dask-gateway/api/v1/clusters/",
         headers={"Authorization": "jupyterhub made-up"},
         timeout=30,
     )
-    assert r.status_code in (401, 403, 500), r.status_code
-    assert "{" not in r.text or "error" in r.text
+    assert r.status_code == 401, (r.status_code, r.text)
+
+
+def gateway_clusters(hub, student) -> list:
+    """The student's clusters, asked of the gateway itself with their token."""
+    port = int(hub.url.rsplit(":", 1)[1]) + 3
+    r = requests.get(
+        f"http://127.0.0.1:{port}/services/dask-gateway/api/v1/clusters/",
+        headers={"Authorization": f"jupyterhub {student.token}"},
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text
+    return list(r.json())
+
+
+def test_clusters_stop_with_the_server(hub):
+    eve = hub.student("eve")
+    eve.login()
+    eve.start_server()
+    r = eve.api("POST", "/clusters", json={"workers": 1})
+    assert r.status_code == 201, r.text
+    out = eve.run_code(["from dask_gateway import Gateway\nprint(Gateway().submit())"])
+    assert len(gateway_clusters(hub, eve)) == 2  # one from the API, one from code
+    eve.stop_server()
+    deadline = Deadline(60, "eve's clusters to stop with her server")
+    while deadline:
+        if gateway_clusters(hub, eve) == []:
+            break
+        time.sleep(0.5)
+    else:
+        deadline.fail(gateway_clusters(hub, eve))
+    assert out[0].strip()

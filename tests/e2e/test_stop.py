@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
+import psutil
+import requests
+
+from ..hubclient import Deadline
 from .conftest import start_hub
 
 
@@ -23,3 +29,57 @@ def test_ctrl_c_stops_servers_and_clusters(tmp_path):
     hub.wait_all_stopped()
     print(f"\nCtrl-C to everything stopped: {elapsed:.1f} s")
     assert "stopping the hub" in hub.log_path.read_text()
+
+
+def test_servers_and_clusters_survive_a_hub_crash(tmp_path):
+    """The hub dies (SIGKILL): the launcher restarts it; the student's server,
+    cluster and files are all still there, and Ctrl-C still stops everything."""
+    hub = start_hub(tmp_path, "e2e-restart")
+    try:
+        dora = hub.student("dora")
+        dora.login()
+        dora.start_server()
+        r = dora.api("POST", "/clusters", json={"workers": 1})
+        assert r.status_code == 201, r.text
+        name = r.json()["name"]
+        dora.wait_cluster(name, 1)
+        dora.save("notes.txt", {"type": "file", "format": "text", "content": "before the crash"})
+        status = lambda: requests.get(  # noqa: E731
+            f"{dora.server_url}/api/status", headers=dora.headers, timeout=10
+        ).json()
+        started = status()["started"]
+
+        [jupyterhub] = [
+            p
+            for p in psutil.Process(hub.proc.pid).children()
+            if "jupyterhub" in " ".join(p.cmdline())
+        ]
+        t0 = time.monotonic()
+        jupyterhub.kill()
+        deadline = Deadline(90, "the launcher to restart the hub")
+        while deadline:
+            new = [p for p in psutil.Process(hub.proc.pid).children() if p.pid != jupyterhub.pid]
+            try:
+                ok = requests.get(f"{hub.url}/hub/health", timeout=2).status_code == 200
+            except requests.RequestException:
+                ok = False
+            if ok and any("jupyterhub" in " ".join(p.cmdline()) for p in new):
+                break
+            time.sleep(0.5)
+        else:
+            deadline.fail(hub.log_tail(40))
+        print(f"\nhub back after a crash in {time.monotonic() - t0:.1f} s")
+        assert status()["started"] == started  # the very same server
+        deadline = Deadline(30, "the restarted gateway to know the cluster")
+        while deadline:  # the new gateway loads its routes within a second or so
+            r = dora.api("GET", f"/clusters/{name}")
+            if r.status_code != 503:
+                break
+            time.sleep(0.5)
+        assert r.status_code == 200, r.text
+        assert r.json()["status"] == "running" and r.json()["workers"] == 1  # the cluster too
+        assert dora.contents("notes.txt")["content"] == "before the crash"
+        assert "restarting it" in hub.log_path.read_text()
+    finally:
+        hub.stop()
+    hub.wait_all_stopped()

@@ -107,7 +107,7 @@ def test_hub_snippets_wire_the_gateway_and_the_sidebar():
     c = hub_config_after_snippets(values, env)
     e = c.KubeSpawner.environment
     gateway_host = "traefik-course-dask-gateway.sdd"
-    assert e["DASK_GATEWAY__ADDRESS"] == "http://proxy-public/services/dask-gateway"
+    assert e["DASK_GATEWAY__ADDRESS"] == f"http://{gateway_host}/services/dask-gateway"
     assert e["DASK_GATEWAY__PROXY_ADDRESS"] == f"gateway://{gateway_host}:80"
     assert e["DASK_GATEWAY__AUTH__TYPE"] == "jupyterhub"
     assert e["DASK_GATEWAY__PUBLIC_ADDRESS"] == (
@@ -126,7 +126,7 @@ def test_hub_snippets_wire_the_gateway_and_the_sidebar():
 
     assert e["APPLICATION_WEB_PROXY_BASE"](Spawner()) == "/user/ada/proxy/4040"
     [service] = [s for s in c.JupyterHub.services if s["name"] == "dask-gateway"]
-    assert service["url"] == f"http://{gateway_host}"
+    assert "url" not in service  # no public route to the gateway's dashboards
     hub = merged_with_defaults(values)["jupyterhub"]["hub"]
     for role in ("user", "server"):
         assert "access:services!service=dask-gateway" in hub["loadRoles"][role]["scopes"]
