@@ -291,7 +291,16 @@ class SessionSync:
             if path.is_dir():
                 dst.mkdir(exist_ok=True)
             elif path.suffix == ".ipynb" and not self.solutions:
-                dst.write_bytes(student_bytes(path.read_bytes()))
+                try:
+                    data = student_bytes(path.read_bytes())
+                except Exception:  # nbformat raises many kinds for a broken file
+                    raise CourseError(
+                        503,
+                        f"The course notebook {session.source_folder}/{rel} is not a valid "
+                        "notebook; nothing was changed in your folder. Tell your teacher.",
+                        reason="content",
+                    ) from None
+                dst.write_bytes(data)
             else:
                 shutil.copyfile(path, dst)
         return stage

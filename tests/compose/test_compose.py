@@ -19,7 +19,7 @@ import nbformat
 import pytest
 import requests
 
-from ..dockertools import REPO, compose_command, docker
+from ..dockertools import HUB, REPO, compose_command, docker
 from ..e2e.conftest import ADMIN_PASSWORD, ARTIFACTS, PASSWORD, free_port_block
 from ..hubclient import Deadline, Student
 
@@ -249,3 +249,25 @@ def test_full_flow_then_down_and_up_keeps_the_work(stack):
     assert kept.cells[1].source.startswith("# carol's own notes\n")
     report = again.api("POST", "/sessions/dask/open").json()
     assert report["kept"] == [path]
+
+
+def test_zz_no_secret_in_the_logs(stack):
+    """Passwords and tokens never reach the services' logs (init prints generated
+    passwords once, by design; these were given, so it printed none)."""
+    secrets = [PASSWORD, ADMIN_PASSWORD]
+    for name in ("proxy-token", "gateway-api-token", "cookie-secret", "gateway-encrypt-key"):
+        proc = subprocess.run(
+            ["docker", "run", "--rm", "-v", f"{PROJECT}_secrets:/s:ro", "--entrypoint", "cat",
+             HUB, f"/s/{name}"],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        secrets.append(proc.stdout.strip())
+        mode = subprocess.run(
+            ["docker", "run", "--rm", "-v", f"{PROJECT}_secrets:/s:ro", "--entrypoint", "stat",
+             HUB, "-c", "%a %U", f"/s/{name}"],
+            capture_output=True, text=True, check=True,
+        ).stdout.split()  # fmt: skip
+        assert mode == ["600", "root"], (name, mode)
+    logs = stack.logs()
+    assert len(logs) > 2_000
+    assert [s for s in secrets if len(s) >= 8 and s in logs] == []

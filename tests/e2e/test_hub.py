@@ -10,6 +10,7 @@ import requests
 from nbformat.v4 import new_code_cell
 
 from ..hubclient import Deadline
+from .conftest import ADMIN_PASSWORD, PASSWORD
 
 
 def test_students_log_in_and_get_a_server(hub, alice, bob):
@@ -300,3 +301,64 @@ def test_clusters_stop_with_the_server(hub):
     else:
         deadline.fail(gateway_clusters(hub, eve))
     assert out[0].strip()
+
+
+def test_zz_no_secret_in_the_logs(hub):
+    """After everything above: no password, token or key appears in the hub's log."""
+    secrets = {p.name: p.read_text().strip() for p in (hub.state / "secrets").iterdir()}
+    secrets["course password"] = PASSWORD
+    secrets["admin password"] = ADMIN_PASSWORD
+    log = hub.log_path.read_text(errors="replace")
+    assert len(log) > 10_000  # the log is real
+    leaked = [name for name, value in secrets.items() if len(value) >= 8 and value in log]
+    assert leaked == []
+    for path in (hub.state / "secrets").iterdir():
+        assert path.stat().st_mode & 0o777 == 0o600, path.name
+
+
+def test_forged_xsrf_is_refused(hub):
+    """A page on another site cannot make a logged-in student's browser act."""
+    mia = hub.student("mia")
+    mia.login()
+    mia.start_server()
+    r = mia.browser.get(f"{mia.server_url}/lab", timeout=60)  # the OAuth dance sets the cookies
+    assert r.status_code == 200
+    xsrf = next(c.value for c in mia.browser.cookies if c.name == "_xsrf" and "/user/" in c.path)
+    url = f"{mia.server_url}/course/api/sessions/big-data/open"
+    assert mia.browser.post(url, data="{}", timeout=60).status_code == 403
+    forged = mia.browser.post(url, data="{}", headers={"X-XSRFToken": "forged"}, timeout=60)
+    assert forged.status_code == 403
+    real = mia.browser.post(url, data="{}", headers={"X-XSRFToken": xsrf}, timeout=60)
+    assert real.status_code == 200, real.text
+    mia.stop_server()
+
+
+def test_cannot_connect_to_another_students_cluster(alice, bob):
+    r = alice.api("POST", "/clusters", json={"workers": 0})
+    assert r.status_code == 201, r.text
+    name = r.json()["name"]
+    try:
+        attempt = (
+            "from dask_gateway import Gateway\n"
+            "try:\n"
+            f"    Gateway().connect({name!r})\n"
+            "    print('connected')\n"
+            "except Exception as exc:\n"
+            "    print('refused', type(exc).__name__)"
+        )
+        out = bob.run_code([attempt])[0]
+        assert out.startswith("refused"), out
+        for method, kw in [("POST", {"json": {"count": 3}}), ("DELETE", {})]:
+            port = int(alice.hub_url.rsplit(":", 1)[1]) + 3
+            suffix = "/scale" if method == "POST" else ""
+            direct = requests.request(
+                method,
+                f"http://127.0.0.1:{port}/services/dask-gateway/api/v1/clusters/{name}{suffix}",
+                headers={"Authorization": f"jupyterhub {bob.token}"},
+                timeout=30,
+                **kw,
+            )
+            assert direct.status_code == 403, (method, direct.status_code)
+        assert alice.api("GET", f"/clusters/{name}").json()["status"] == "running"
+    finally:
+        alice.api("DELETE", f"/clusters/{name}")

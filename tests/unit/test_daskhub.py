@@ -81,10 +81,26 @@ def test_the_validation_catches_mistakes():
     assert "limt" in errors and "an hour" in errors and "two" in errors
 
 
-def hub_config_after_snippets(values: dict, env: dict[str, str]) -> Config:
+STRONG = {
+    "jupyterhub": {
+        "hub": {
+            "config": {
+                "SharedPasswordAuthenticator": {
+                    "user_password": "a-good-course-password",
+                    "admin_password": "an admin password of thirty-two characters",
+                }
+            }
+        }
+    }
+}
+
+
+def hub_config_after_snippets(values: dict, env: dict[str, str], secrets: dict = STRONG) -> Config:
     """Run daskhub's and our hub.extraConfig like z2jh's jupyterhub_config.py does."""
-    hub = merged_with_defaults(values)["jupyterhub"]
+    hub = merged_with_defaults(deep_merge(values, secrets))["jupyterhub"]
     c = Config()
+    for section, settings in hub["hub"]["config"].items():  # z2jh applies hub.config first
+        c[section].update(settings)
     # z2jh sets these from singleuser.extraEnv and hub.services before extraConfig.
     c.KubeSpawner.environment = dict(hub["singleuser"].get("extraEnv", {}))
     c.JupyterHub.services = [{"name": n, **s} for n, s in hub["hub"]["services"].items()]
@@ -180,8 +196,7 @@ def test_render_values_sets_images_course_and_class_size():
     assert hub["singleuser"]["extraEnv"]["COURSE_CONTENT_REPO"] == "https://g/c.git"
     presets = json.loads({e["name"]: e["value"] for e in gw["env"]}["COURSE_PRESETS"])
     assert presets["dask"] == {"worker_cores": 1, "worker_memory": 2.0}
-    text = json.dumps(values)
-    assert "password" not in text.lower().replace("shared-password", "")
+    assert "SharedPasswordAuthenticator" not in hub["hub"]["config"]  # secrets stay out
 
 
 def test_cli_writes_values_and_a_private_secrets_file(tmp_path):
@@ -216,3 +231,20 @@ def test_cli_writes_values_and_a_private_secrets_file(tmp_path):
 def test_sizing_estimate():
     text = sizing(80, node_cpus=8, node_memory_gib=32)
     assert text.startswith("80 students on 8 vCPU / 32 GB nodes: 7 notebook node(s)")
+
+
+@pytest.mark.parametrize(
+    ("user_password", "admin_password"),
+    [
+        ("password", "an admin password of thirty-two characters"),
+        ("a-good-course-password", "short"),
+        ("a-good-course-password", "x" * 40),
+        (None, "an admin password of thirty-two characters"),
+    ],
+)
+def test_hub_refuses_weak_or_missing_passwords(user_password, admin_password):
+    auth = {"user_password": user_password, "admin_password": admin_password}
+    secrets = {"jupyterhub": {"hub": {"config": {"SharedPasswordAuthenticator": auth}}}}
+    env = {"HELM_RELEASE_NAME": "course", "POD_NAMESPACE": "sdd"}
+    with pytest.raises(ValueError, match="missing, default or weak"):
+        hub_config_after_snippets(rendered("class"), env, secrets)

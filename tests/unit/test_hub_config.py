@@ -90,11 +90,14 @@ def test_passwords_from_the_environment(hub_env, monkeypatch):
     monkeypatch.setenv("COURSE_PASSWORD", "short")
     with pytest.raises(LayoutError, match="at least 8 characters"):
         credentials(secrets)
+    monkeypatch.setenv("COURSE_PASSWORD", "password")
+    with pytest.raises(LayoutError, match="well-known password"):
+        credentials(secrets)
     monkeypatch.setenv("COURSE_PASSWORD", "long enough")
     monkeypatch.setenv("COURSE_ADMIN_PASSWORD", "not 32 characters")
     with pytest.raises(LayoutError, match="at least 32 characters"):
         credentials(secrets)
-    monkeypatch.setenv("COURSE_ADMIN_PASSWORD", "a" * 32)
+    monkeypatch.setenv("COURSE_ADMIN_PASSWORD", "a teacher's password, 32 chars long")
     monkeypatch.setenv("COURSE_ADMIN_USERS", "ada, grace")
     logins = credentials(secrets)
     assert logins.student_password == "long enough" and logins.created == ()

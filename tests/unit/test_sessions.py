@@ -202,3 +202,34 @@ async def test_bad_bodies(jp_fetch):
     assert status == 400
     status, body = await call(jp_fetch, "POST", "sessions/intro/open", body="x" * 70000)
     assert status == 413
+
+
+async def test_broken_notebook_in_the_content_changes_nothing(jp_fetch, jp_root_dir, mini_course):
+    await call(jp_fetch, "POST", "sessions/intro/open")
+    home = jp_root_dir / "course" / "intro"
+    before = {p.name: p.read_bytes() for p in home.iterdir() if p.is_file()}
+    (mini_course / "intro" / "a.ipynb").write_text('{"cells": [ oops')
+    status, body = await call(jp_fetch, "POST", "sessions/intro/open")
+    assert status == 503 and body["reason"] == "content"
+    assert "intro/a.ipynb is not a valid notebook" in body["message"]
+    assert {p.name: p.read_bytes() for p in home.iterdir() if p.is_file()} == before
+
+
+async def test_traversal_attempts_stay_inside(jp_fetch, jp_root_dir, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    for path in [
+        "sessions/..%2F..%2Foutside",
+        "sessions/%2e%2e/open",
+        "sessions/..%252F..%252Foutside/open",
+        "sessions/%2Fetc%2Fpasswd",
+        "sessions/intro%2F..%2F..%2Foutside/open",
+        "sessions/intro%00/open",
+        "clusters/..%2F..%2Fapi",
+        "clusters/%2e%2e%2f%2e%2e",
+    ]:
+        method = "POST" if path.endswith("/open") else "GET"
+        status, body = await call(jp_fetch, method, path)
+        assert status in (400, 404), (path, status, body)
+    assert list(outside.iterdir()) == []
+    assert not (jp_root_dir / "course").exists()  # nothing was opened

@@ -20,6 +20,19 @@ from .secrets import ensure_secret, password
 #: Minimum lengths enforced by JupyterHub's shared-password authenticator.
 MIN_STUDENT_PASSWORD = 8
 MIN_ADMIN_PASSWORD = 32
+#: Passwords a class would guess first (hub_config/daskhub/values.yaml has the same list).
+WEAK_PASSWORDS = {
+    "password", "passw0rd", "password1", "12345678", "123456789", "1234567890",
+    "qwertyui", "azertyui", "changeme", "changeit", "letmein1", "welcome1",
+    "jupyter1", "jupyterhub", "student1", "students", "course123", "teacher1",
+    "admin123", "sdd-de-2026",
+}  # fmt: skip
+
+
+def weak(password: str) -> bool:
+    """A default, a common password, or one character repeated."""
+    p = password.strip().lower()
+    return p in WEAK_PASSWORDS or len(set(p)) <= 2
 
 
 class LayoutError(ValueError):
@@ -139,12 +152,16 @@ def credentials(secrets_dir: Path) -> Credentials:
             raise LayoutError(
                 f"COURSE_PASSWORD must be at least {MIN_STUDENT_PASSWORD} characters"
             )
+        if weak(student):
+            raise LayoutError("COURSE_PASSWORD is a well-known password: choose another")
     else:
         student, new = ensure_secret(secrets_dir / "course-password", password)
         if new:
             created.append("student")
     admin = os.environ.get("COURSE_ADMIN_PASSWORD", "")
     if admin:
+        if weak(admin):
+            raise LayoutError("COURSE_ADMIN_PASSWORD is a well-known password: choose another")
         if len(admin) < MIN_ADMIN_PASSWORD:
             raise LayoutError(
                 f"COURSE_ADMIN_PASSWORD must be at least {MIN_ADMIN_PASSWORD} characters "
