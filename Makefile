@@ -75,7 +75,7 @@ test-lint: env ## ruff, ESLint + Prettier, hadolint (Dockerfiles), yamllint (val
 	$(VENV)/bin/ruff format --check .
 	cd jupyter_ext && $(JLPM) lint:check
 	$(VENV)/bin/hadolint images/*/Dockerfile
-	$(VENV)/bin/yamllint hub_config/daskhub docker-compose.yml course/course.yml .hadolint.yaml .yamllint.yaml
+	$(VENV)/bin/yamllint hub_config/daskhub docker-compose.yml course/course.yml jupyter_ext/course_hub/openapi.yaml .hadolint.yaml .yamllint.yaml
 
 test-lab: env ## Jest: the sidebar's logic and React views
 	cd jupyter_ext && $(JLPM) test

@@ -12,8 +12,10 @@ import functools
 import json
 import re
 from collections.abc import Awaitable, Callable
+from importlib.resources import files
 from typing import Any
 
+import yaml
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
@@ -137,7 +139,10 @@ class OpenSessionHandler(CourseHandler):
     @web.authenticated
     @course_api
     async def post(self, session_id: str) -> None:
-        self.json_body()  # no fields yet, but reject garbage consistently
+        if self.json_body():
+            raise CourseError(
+                400, "Opening a session takes no fields: send {} or nothing.", "invalid"
+            )
         await self.state.source.refresh()
         session = self.session(session_id)
         report = await self.state.sync.open(session)
@@ -221,10 +226,32 @@ class ClusterHandler(CourseHandler):
         self.finish()
 
 
+class OpenAPIHandler(CourseHandler):
+    """This API's OpenAPI description, pointing at this very server."""
+
+    @web.authenticated
+    @course_api
+    async def get(self) -> None:
+        spec = openapi_spec()
+        spec["servers"] = [{"url": self.base_url, "description": "This Jupyter server."}]
+        self.reply(spec)
+
+
+@functools.cache
+def _openapi_text() -> str:
+    return files(__package__).joinpath("openapi.yaml").read_text(encoding="utf-8")
+
+
+def openapi_spec() -> dict:
+    """The OpenAPI description shipped with the package (a fresh copy)."""
+    return yaml.safe_load(_openapi_text())
+
+
 _SESSION = r"(?P<session_id>[^/]+)"
 _CLUSTER = r"(?P<name>[^/]+)"
 
 HANDLERS = [
+    (r"/course/api/openapi.json", OpenAPIHandler),
     (r"/course/api/sessions", SessionsHandler),
     (rf"/course/api/sessions/{_SESSION}", SessionHandler),
     (rf"/course/api/sessions/{_SESSION}/open", OpenSessionHandler),

@@ -87,9 +87,8 @@ def kill_clusters(state: Path) -> None:
             continue  # it ended meanwhile
 
 
-@pytest.fixture(scope="module")
-def real_gateway(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("gateway")
+def run_gateway(tmp: Path, log_name: str, **env: str):
+    """Start a gateway on a copy of the course (extra env: limits); yield it; clean up."""
     content = tmp / "course"
     shutil.copytree(REPO / "course", content)
     port = free_port_block()
@@ -99,16 +98,25 @@ def real_gateway(tmp_path_factory):
         COURSE_STATE_DIR=str(tmp / "state"),
         COURSE_CONTENT_DIR=str(content),
         HUB_PORT=str(port),
+        **env,
     )
-    gw = GatewayProcess(env=env, port=port, log_path=ARTIFACTS / "integration-gateway.log")
+    gw = GatewayProcess(env=env, port=port, log_path=ARTIFACTS / log_name)
     gw.log_path.write_text("")
     gw.start()
+    try:
+        yield gw
+    finally:
+        gw.stop()
+        kill_clusters(tmp / "state")
+
+
+@pytest.fixture(scope="module")
+def real_gateway(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("gateway")
     with dask.config.set(
         {"gateway.auth.type": "basic", "gateway.auth.kwargs": {"username": "alice"}}
     ):
-        yield gw
-    gw.stop()
-    kill_clusters(tmp / "state")
+        yield from run_gateway(tmp, "integration-gateway.log")
 
 
 @pytest.fixture
