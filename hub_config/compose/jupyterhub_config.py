@@ -10,6 +10,7 @@ service. Secrets come from the private `secrets` volume, filled once by the
 import os
 from pathlib import Path
 
+from course_hub.hub.janitor import ROLE, ROLE_LABEL
 from course_hub.hub.local import credentials, roster
 from course_hub.hub.names import ACCOUNT_NAME
 from course_hub.hub.secrets import ensure_secret, token
@@ -86,9 +87,11 @@ c.Spawner.environment = {
 for name in ("COURSE_CONTENT_REPO", "COURSE_CONTENT_BRANCH", "COURSE_CONTENT_SUBDIR"):
     if os.environ.get(name):
         c.Spawner.environment[name] = os.environ[name]
-# Stop students' containers with the hub, so `docker compose down` can remove
-# the network; their homes stay on their volumes.
-c.JupyterHub.cleanup_servers = True
+# Students' servers outlive the hub: `docker compose restart hub`, a hub crash
+# or a new hub image interrupt nobody. The janitor service stops them with the
+# whole stack (`docker compose down`/`stop`); it finds them by this label.
+c.JupyterHub.cleanup_servers = False
+c.DockerSpawner.extra_create_kwargs = {"labels": {ROLE_LABEL: ROLE}}
 
 # --- Services: the gateway (its own container) and the idle culler.
 c.JupyterHub.services = [

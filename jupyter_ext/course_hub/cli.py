@@ -7,7 +7,9 @@
 - ``course-hub render-values``: DaskHub values for a registry, a tag, a course;
 - ``course-hub run-notebook NB``: run a teacher's notebook top to bottom;
 - ``course-hub student-notebook NB OUT``: the students' copy of a notebook;
-- ``course-hub taxi-data OUT``: write the evaluation's table (CSV or Parquet).
+- ``course-hub taxi-data OUT``: write the evaluation's table (CSV or Parquet);
+- ``course-hub janitor``: the compose service that stops students' containers
+  with the stack.
 """
 
 from __future__ import annotations
@@ -226,6 +228,12 @@ def _hub(args: argparse.Namespace) -> int:
     return run(Path(args.config), state_dir=args.state_dir, port=args.port)
 
 
+def _janitor(args: argparse.Namespace) -> int:
+    from .hub.janitor import run
+
+    return run(args.network, timeout=args.timeout)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="course-hub", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -300,6 +308,15 @@ def main(argv: list[str] | None = None) -> int:
     taxi.add_argument("--format", choices=["csv", "parquet"], default="csv")
     taxi.add_argument("--seed", type=int, default=42)
     taxi.set_defaults(func=_taxi_data)
+
+    jan = sub.add_parser("janitor", help="compose: stop students' containers with the stack")
+    jan.add_argument(
+        "--network",
+        default=os.environ.get("COURSE_NETWORK", "course-hub"),
+        help="the stack's network (default: $COURSE_NETWORK or %(default)s)",
+    )
+    jan.add_argument("--timeout", type=int, default=30, help="seconds per container to stop")
+    jan.set_defaults(func=_janitor)
 
     args = parser.parse_args(argv)
     return args.func(args)
