@@ -243,6 +243,42 @@ def test_servers_kernels_and_clusters_survive_a_hub_restart(stack):
         dave.api("DELETE", f"/clusters/{name}")
 
 
+def test_a_gateway_restart_loses_no_file_and_clusters_start_again(stack):
+    """In compose, cluster processes live in the gateway container, so restarting
+    it stops them (cleanly: stop_clusters_on_shutdown); nothing else is lost."""
+    erin = stack.student("erin")
+    start(erin)
+    path = erin.api("POST", "/sessions/dask/open").json()["open"]
+    nb = nbformat.from_dict(erin.contents(path)["content"])
+    nb.cells[1].source = "# erin's notes\n" + nb.cells[1].source
+    erin.save(path, {"type": "notebook", "format": "json", "content": nb})
+    r = erin.api("POST", "/clusters", json={"workers": 0})
+    assert r.status_code == 201, r.text
+    old = r.json()["name"]
+
+    t0 = time.monotonic()
+    stack.compose("restart", "gateway", timeout=300)
+    stack.up()
+    stack.timings["gateway restart to ready"] = time.monotonic() - t0
+
+    deadline = Deadline(60, "the sidebar to reach the restarted gateway")
+    while deadline:
+        listing = erin.api("GET", "/clusters")
+        if listing.status_code == 200:
+            break
+        assert listing.json()["reason"] == "gateway-unreachable", listing.text
+        time.sleep(1)
+    else:
+        deadline.fail(listing.text)
+    running = [c["name"] for c in listing.json()["clusters"] if c["status"] == "running"]
+    assert old not in running
+    r = erin.api("POST", "/clusters", json={"workers": 0})
+    assert r.status_code == 201, r.text
+    assert erin.api("DELETE", f"/clusters/{r.json()['name']}").status_code == 204
+    kept = nbformat.from_dict(erin.contents(path)["content"])
+    assert kept.cells[1].source.startswith("# erin's notes\n")
+
+
 def test_full_flow_then_down_and_up_keeps_the_work(stack):
     carol = stack.student("carol")
     t0 = time.monotonic()
