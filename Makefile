@@ -32,7 +32,7 @@ export BASE_IMAGE CA_BUNDLE REGISTRY TAG
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help env lab hub test test-lint test-lab test-unit test-integration test-e2e test-browser test-images test-compose images up base-image push lint format lock validate clean
+.PHONY: help env lab hub test test-lint test-lab test-unit test-integration test-e2e test-browser test-images test-compose images up base-image push bench lint format lock validate clean
 
 help: ## List the verbs
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -64,6 +64,9 @@ env: $(VENV)/.package hub_config/local/node_modules/.installed ## Create .venv f
 
 hub: env ## Run the local hub on http://127.0.0.1:$(HUB_PORT) (Ctrl-C stops everything)
 	HUB_PORT=$(HUB_PORT) $(VENV)/bin/course-hub hub --config hub_config/local/jupyterhub_config.py --state-dir $(STATE_DIR)
+
+bench: env ## Class-day benchmark: N students at once against a local hub (BENCH_ARGS="--students 30 ...")
+	$(VENV)/bin/python -m bench.classday $(BENCH_ARGS)
 
 validate: env ## Check course/course.yml, its notebooks and cluster presets
 	$(VENV)/bin/course-hub validate course

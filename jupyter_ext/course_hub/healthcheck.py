@@ -2,9 +2,11 @@
 
 Logs in (a test user with the course password, or an admin token that creates
 one), starts the server, opens a session through the course API, creates a
-Gateway cluster with one worker, computes on it from a kernel, then stops
-the cluster and, if it started it, the server. Each step is timed; the verdict
-is PASS only if every step passed. Nothing is left running, even on failure.
+Gateway cluster with one worker, starts a kernel and computes on the cluster
+from it, then stops the cluster and, if it started it, the server. Each step
+is timed; the verdict is PASS only if every step passed. Nothing is left
+running, even on failure. The class-day benchmark (``bench/``) runs this same
+journey for every simulated student.
 """
 
 from __future__ import annotations
@@ -70,6 +72,9 @@ def run_health_check(
     admin_token: str | None = None,
     session: str | None = None,
     timeout: float = 300,
+    workers: int = 1,
+    logout: bool = False,
+    on_step: Callable[[Step], None] | None = None,
 ) -> Report:
     name = user or f"healthcheck-{uuid.uuid4().hex[:6]}"
     report = Report(hub_url.rstrip("/"), name)
@@ -80,10 +85,11 @@ def run_health_check(
         try:
             detail = action() or ""
             report.steps.append(Step(title, True, time.monotonic() - t0, detail))
-            return True
         except (HubError, OSError, ValueError, KeyError) as exc:
             report.steps.append(Step(title, False, time.monotonic() - t0, str(exc)[:500]))
-            return False
+        if on_step is not None:
+            on_step(report.steps[-1])
+        return report.steps[-1].ok
 
     def log_in() -> str:
         if admin_token:
@@ -117,17 +123,25 @@ def run_health_check(
 
     def create() -> str:
         who: HubUser = state["who"]
-        r = who.api("POST", "/clusters", json={"workers": 1})
+        r = who.api("POST", "/clusters", json={"workers": workers})
         if r.status_code != 201:
             raise HubError(f"create cluster: {r.status_code} {r.text[:200]}")
         state["cluster"] = r.json()
-        model = who.wait_cluster(state["cluster"]["name"], 1, timeout=timeout)
+        model = who.wait_cluster(state["cluster"]["name"], workers, timeout=timeout)
         state["cluster"] = model
-        return f"{model['name'][:12]} with 1 worker"
+        return f"{model['name'][:12]} with {workers} worker{'s' if workers > 1 else ''}"
+
+    def kernel() -> str:
+        state["kernel"] = state["who"].start_kernel()
+        return "python3"
 
     def compute() -> str:
         who: HubUser = state["who"]
-        out = who.run_code([state["cluster"]["connection_code"], COMPUTE], timeout=timeout)
+        out = who.run_code(
+            [state["cluster"]["connection_code"], COMPUTE],
+            timeout=timeout,
+            kernel_id=state["kernel"],
+        )
         if "health-check-result 4000000" not in out[1]:
             raise HubError(f"unexpected result: {out[1][-300:]}")
         return "4000000 as expected"
@@ -143,12 +157,20 @@ def run_health_check(
         state["who"].stop_server(timeout=timeout)
         return "stopped"
 
+    def log_out() -> str:
+        state["who"].logout()
+        return "logged out"
+
     ok = step("log in", log_in) and step("start server", start)
     ok = ok and step("open a session", open_session)
-    if ok and step("create a cluster", create):
+    if ok and step("create a cluster", create) and step("start a kernel", kernel):
         step("compute on it", compute)
+    if "kernel" in state:
+        state["who"].stop_kernel(state["kernel"])
     if "cluster" in state:
         step("stop the cluster", stop_cluster)
     if state.get("started"):
         step("stop the server", stop_server)
+    if logout and "who" in state and not admin_token:
+        step("log out", log_out)
     return report

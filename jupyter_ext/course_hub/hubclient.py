@@ -181,7 +181,31 @@ class HubUser:
         deadline.fail(model)
         raise AssertionError  # unreachable
 
+    def logout(self) -> None:
+        """The hub's logout page: ends the browser login (tokens stay valid until they expire)."""
+        r = self.browser.get(f"{self.hub_url}/hub/logout", timeout=30)
+        _expect(r.status_code == 200, f"log out: {r.status_code}")
+
     # --------------------------------------------------------------- kernel
+    def start_kernel(self) -> str:
+        """Start a Python kernel on the user's server; return its id once it answers."""
+        r = requests.post(
+            f"{self.server_url}/api/kernels", headers=self.headers, json={}, timeout=60
+        )
+        _expect(r.status_code == 201, f"start kernel: {r.status_code} {r.text[:200]}")
+        kernel_id = r.json()["id"]
+        self.run_code(["pass"], kernel_id=kernel_id, timeout=120)  # ready, not only spawned
+        return kernel_id
+
+    def stop_kernel(self, kernel_id: str) -> None:
+        """Best effort: a server that is gone has no kernel left to stop."""
+        try:
+            requests.delete(
+                f"{self.server_url}/api/kernels/{kernel_id}", headers=self.headers, timeout=30
+            )
+        except requests.RequestException:
+            pass
+
     def run_code(
         self, cells: list[str], timeout: float = 300, kernel_id: str | None = None
     ) -> list[str]:
@@ -197,6 +221,7 @@ class HubUser:
             )
             _expect(r.status_code == 201, f"start kernel: {r.status_code} {r.text[:200]}")
             kernel_id = r.json()["id"]
+        assert kernel_id is not None
         ws_url = self.server_url.replace("http", "ws", 1) + f"/api/kernels/{kernel_id}/channels"
         ws = websocket.create_connection(ws_url, header=self.headers, timeout=timeout)
         outputs: list[str] = []
@@ -206,9 +231,7 @@ class HubUser:
         finally:
             ws.close()
             if own:
-                requests.delete(
-                    f"{self.server_url}/api/kernels/{kernel_id}", headers=self.headers, timeout=30
-                )
+                self.stop_kernel(kernel_id)
         return outputs
 
     def _execute(self, ws: websocket.WebSocket, source: str, timeout: float) -> str:

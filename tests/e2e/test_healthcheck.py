@@ -30,6 +30,7 @@ def test_passes_with_the_course_password(hub):
         "start server",
         "open a session",
         "create a cluster",
+        "start a kernel",
         "compute on it",
         "stop the cluster",
         "stop the server",

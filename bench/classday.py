@@ -1,0 +1,448 @@
+"""Class day at 9:00: N students log in at once. Measure it against any hub.
+
+    python -m bench.classday                      # starts a local hub (make hub's) and runs
+    python -m bench.classday --hub-url URL --password PW --students 40
+    make bench BENCH_ARGS="--students 30 --arrival stagger"
+
+Each simulated student runs the health check's journey (course_hub.healthcheck):
+log in, start the server, open a session through the course API, create a
+Gateway cluster with ``--workers`` workers, start a kernel, compute on the
+cluster, stop it, stop the server, log out. In order, the run measures:
+
+1. the floors (bench.floors): the same work without hub, proxy or gateway;
+2. one student alone: the single-student time;
+3. ``--students`` students, in a burst (all at once) or staggered over
+   ``--stagger-seconds``;
+4. the course API under load (bench.load): every student polling at once.
+
+It prints every phase as a ratio to its floor, checks the targets, and
+writes a JSON report and a PNG chart. The hub's, proxy's and gateway's CPU
+and memory are sampled when they run on this machine (bench.resources).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import random
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import psutil
+import requests
+from tqdm import tqdm
+
+from course_hub.healthcheck import Step, run_health_check
+from course_hub.hubclient import HubUser
+
+from . import chart
+from .floors import measure_floors
+from .load import api_under_load
+from .resources import Sampler
+from .stats import ratio, summary
+
+REPO = Path(__file__).resolve().parents[1]
+JOURNEY_STEPS = 9
+TO_RESULT = (
+    "log in",
+    "start server",
+    "open a session",
+    "create a cluster",
+    "start a kernel",
+    "compute on it",
+)
+#: Journey phase -> its floor.
+FLOOR_OF = {
+    "start server": "server",
+    "create a cluster": "cluster",
+    "start a kernel": "kernel",
+    "compute on it": "compute",
+}
+
+
+# ------------------------------------------------------------------ local hub
+def _free_block(size: int = 6) -> int:
+    for _ in range(200):
+        base = random.randrange(20000, 40000)  # noqa: S311 (ports, not secrets)
+        socks = []
+        try:
+            for port in range(base, base + size):
+                s = socket.socket()
+                s.bind(("127.0.0.1", port))
+                socks.append(s)
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free block of ports")
+
+
+@contextmanager
+def local_hub(password: str, log_path: Path):
+    """``make hub``'s hub (course-hub hub) in a throw-away state folder."""
+    port = _free_block()
+    with tempfile.TemporaryDirectory(prefix="bench-hub-") as state:
+        env = dict(
+            os.environ,
+            COURSE_STATE_DIR=state,
+            HUB_PORT=str(port),
+            COURSE_PASSWORD=password,
+            COURSE_ADMIN_PASSWORD=secrets.token_urlsafe(32),
+            COURSE_IDLE_TIMEOUT="3600",
+        )
+        log = open(log_path, "w")
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "course-hub"), "hub"],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < 180:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"the local hub exited: see {log_path}")
+                try:
+                    if requests.get(f"{url}/hub/health", timeout=2).ok:
+                        break
+                except requests.RequestException:
+                    pass
+                time.sleep(0.3)
+            else:
+                raise RuntimeError(f"the local hub did not start in 180 s: see {log_path}")
+            yield url
+        finally:
+            proc.send_signal(signal.SIGINT)  # Ctrl-C: stops servers and clusters too
+            try:
+                proc.wait(120)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            log.close()
+
+
+# ------------------------------------------------------------------- journeys
+def journeys(args, hub_url: str, n: int, prefix: str, arrival: str, label: str) -> dict:
+    """Run ``n`` students' journeys; per student steps, failures, login-to-result."""
+    bar = tqdm(total=n * JOURNEY_STEPS, desc=label, unit="step", leave=True)
+    lock = threading.Lock()
+    start = threading.Barrier(n)
+
+    def tick(step: Step) -> None:
+        with lock:
+            bar.update(1)
+            if not step.ok:
+                bar.write(f"  FAIL {step.name}: {step.detail[:160]}")
+
+    def one(i: int) -> dict:
+        start.wait()
+        delay = args.stagger_seconds * i / n if arrival == "stagger" else 0.0
+        time.sleep(delay)
+        t0 = time.monotonic()
+        report = run_health_check(
+            hub_url,
+            user=f"{prefix}{i + 1:02d}",
+            password=args.password,
+            admin_token=args.admin_token,
+            session=args.session,
+            timeout=args.timeout,
+            workers=args.workers,
+            logout=True,
+            on_step=tick,
+        )
+        steps = {s.name: round(s.seconds, 3) for s in report.steps}
+        with lock:
+            bar.update(JOURNEY_STEPS - len(report.steps))  # steps skipped after a failure
+        to_result = (
+            round(sum(steps[p] for p in TO_RESULT), 3)
+            if all(s.ok for s in report.steps) and all(p in steps for p in TO_RESULT)
+            else None
+        )
+        return {
+            "user": report.user,
+            "arrival": round(delay, 2),
+            "ok": report.ok,
+            "steps": steps,
+            "login_to_result": to_result,
+            "total": round(time.monotonic() - t0, 3),
+            "failures": [{"step": s.name, "reason": s.detail} for s in report.steps if not s.ok],
+        }
+
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        students = list(pool.map(one, range(n)))
+    bar.close()
+    phases = sorted({p for s in students for p in s["steps"]}, key=_journey_order)
+    return {
+        "students": students,
+        "wall_seconds": round(time.monotonic() - t0, 2),
+        "failures": sum(not s["ok"] for s in students),
+        "phases": {p: summary(s["steps"][p] for s in students if p in s["steps"]) for p in phases},
+        "login_to_result": summary(
+            s["login_to_result"] for s in students if s["login_to_result"] is not None
+        ),
+    }
+
+
+def _journey_order(phase: str) -> int:
+    order = [p for p, _ in chart.PHASES]
+    return order.index(phase) if phase in order else len(order)
+
+
+# ------------------------------------------------------------------- API load
+def load_phase(args, hub_url: str, n: int, prefix: str) -> dict:
+    """Servers up with one scheduler each, then everybody polls; then clean up."""
+
+    def up(i: int) -> tuple[HubUser, str | None]:
+        name = f"{prefix}{i + 1:02d}"
+        if args.admin_token:
+            who = HubUser.from_admin_token(hub_url, name, args.admin_token)
+        else:
+            who = HubUser(hub_url, name, password=args.password)
+            who.login()
+        who.start_server(timeout=args.timeout)
+        r = who.api("POST", "/clusters", json={"workers": 0})
+        return who, (r.json()["name"] if r.status_code == 201 else None)
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        ready = list(pool.map(up, range(n)))
+    try:
+        print(f"API load: {n} students polling for {args.api_seconds:.0f} s ...", flush=True)
+        report = api_under_load([who for who, _ in ready], args.api_seconds, args.api_interval)
+        report["clusters_running"] = sum(1 for _, cluster in ready if cluster)
+    finally:
+
+        def down(item: tuple[HubUser, str | None]) -> None:
+            who, cluster = item
+            try:
+                if cluster:
+                    who.api("DELETE", f"/clusters/{cluster}")
+                who.stop_server(timeout=args.timeout)
+            except (OSError, ValueError) as exc:
+                print(f"  clean-up of {who.name}: {exc}", file=sys.stderr)
+
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            list(pool.map(down, ready))
+    return report
+
+
+# -------------------------------------------------------------------- targets
+def targets(result: dict) -> list[dict]:
+    floors = {k: v["seconds"] for k, v in result["floors"].items()}
+    floor_sum = sum(floors[f] for f in FLOOR_OF.values())
+    single = result["single"]["login_to_result"]["p50"]
+    burst = result["burst"]
+    p95 = burst["login_to_result"]["p95"]
+    load = result["api_load"]
+    p99 = round(max((load[p]["p99"] or 0) for p in ("/sessions", "/clusters")), 1)
+    n = result["config"]["students"]
+    rows = [
+        {
+            "target": f"{n} students ({result['config']['arrival']}): zero failures",
+            "value": burst["failures"],
+            "limit": 0,
+            "met": burst["failures"] == 0,
+        },
+        {
+            "target": "1 student, login to result <= 1.5 x sum of floors",
+            "value": single,
+            "limit": round(1.5 * floor_sum, 2),
+            "ratio": ratio(single, floor_sum),
+            "met": single is not None and single <= 1.5 * floor_sum,
+        },
+        {
+            "target": f"{n} students: p95 login to result <= 3 x one student's",
+            "value": p95,
+            "limit": round(3 * single, 2) if single else None,
+            "ratio": ratio(p95, single),
+            "met": bool(single and p95 is not None and p95 <= 3 * single),
+        },
+        {
+            "target": f"API p99 < 50 ms with {load['students']} students polling",
+            "value": p99,
+            "limit": 50,
+            "met": p99 < 50 and not load["errors"],
+        },
+    ]
+    return rows
+
+
+def print_report(result: dict) -> None:
+    floors = {k: v["seconds"] for k, v in result["floors"].items()}
+    single = result["single"]["students"][0]["steps"] if result["single"]["students"] else {}
+    phases = result["burst"]["phases"]
+    n = result["config"]["students"]
+    print(f"\n{'phase':<18}{'floor':>8}{'1 alone':>9}{'x floor':>9}"
+          f"{f'{n}: p50':>10}{'p95':>8}{'max':>8}{'x floor':>9}")  # fmt: skip
+    for phase, s in phases.items():
+        f = floors.get(FLOOR_OF.get(phase, ""), None)
+        one = single.get(phase)
+        cells = [
+            f"{f:8.2f}" if f else f"{'-':>8}",
+            f"{one:9.2f}" if one is not None else f"{'-':>9}",
+            f"{ratio(one, f):8.1f}x" if f and one else f"{'':>9}",
+            f"{s['p50']:10.2f}",
+            f"{s['p95']:8.2f}",
+            f"{s['max']:8.2f}",
+            f"{ratio(s['p50'], f):8.1f}x" if f else f"{'':>9}",
+        ]
+        print(f"{phase:<18}" + "".join(cells))
+    ltr = result["burst"]["login_to_result"]
+    one = result["single"]["login_to_result"]["p50"]
+    print(f"{'login to result':<18}{sum(floors[v] for v in FLOOR_OF.values()):8.2f}"
+          f"{one or 0:9.2f}{'':9}{ltr['p50'] or 0:10.2f}{ltr['p95'] or 0:8.2f}"
+          f"{ltr['max'] or 0:8.2f}")  # fmt: skip
+    load = result["api_load"]
+    for p in ("/sessions", "/clusters"):
+        print(f"API GET {p:<10} p50 {load[p]['p50']:.1f} ms  p99 {load[p]['p99']:.1f} ms  "
+              f"({load[p]['n']} requests)")  # fmt: skip
+    if load["errors"]:
+        print(f"API errors: {len(load['errors'])}, e.g. {load['errors'][:3]}")
+    res = result["resources"].get("burst", {})
+    for cat in ("hub", "proxy", "gateway"):
+        if cat in res:
+            r = res[cat]
+            print(f"{cat:<8} CPU mean {r['cpu_mean_pct']:6.1f}%  peak {r['cpu_peak_pct']:6.1f}%  "
+                  f"RSS peak {r['rss_peak_mb']:7.1f} MB")  # fmt: skip
+    if res.get("memory_per_student_mb"):
+        print(f"memory per student (server + kernel + Dask, peak): "
+              f"{res['memory_per_student_mb']:.0f} MB")  # fmt: skip
+    failures = [f for s in result["burst"]["students"] for f in s["failures"]]
+    for f in failures[:10]:
+        print(f"failure: {f['step']}: {f['reason'][:200]}")
+    print()
+    for t in result["targets"]:
+        mark = "MET " if t["met"] else "MISS"
+        extra = f" (x{t['ratio']:.2f})" if t.get("ratio") else ""
+        print(f"[{mark}] {t['target']}: {t['value']} vs {t['limit']}{extra}")
+
+
+# ----------------------------------------------------------------------- main
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m bench.classday", description=__doc__.split("\n")[0]
+    )
+    p.add_argument("--hub-url", help="a running hub; default: start a local one (make hub's)")
+    p.add_argument(
+        "--password",
+        default=os.environ.get("COURSE_PASSWORD"),
+        help="the course password (default: $COURSE_PASSWORD; local: generated)",
+    )
+    p.add_argument("--admin-token", help="an admin API token: creates the users, no password")
+    p.add_argument("--students", type=int, default=20, help="simulated students (default 20)")
+    p.add_argument("--arrival", choices=["burst", "stagger"], default="burst")
+    p.add_argument(
+        "--stagger-seconds",
+        type=float,
+        default=60,
+        help="with --arrival stagger: arrivals spread over this many seconds",
+    )
+    p.add_argument("--workers", type=int, default=2, choices=[1, 2], help="workers per cluster")
+    p.add_argument("--session", default="dask", help="session to open (default: dask)")
+    p.add_argument("--api-seconds", type=float, default=20, help="API polling duration")
+    p.add_argument(
+        "--api-interval",
+        type=float,
+        default=1.0,
+        help="seconds between a student's two polls of both endpoints",
+    )
+    p.add_argument("--floors-repeat", type=int, default=3)
+    p.add_argument("--timeout", type=float, default=600, help="seconds per step")
+    p.add_argument(
+        "--out", type=Path, help="JSON report (default: bench/results/classday-<time>.json)"
+    )
+    p.add_argument("--chart", type=Path, help="PNG chart (default: next to the JSON)")
+    args = p.parse_args(argv)  # fmt: skip
+    if args.students < 1:
+        p.error("--students must be at least 1")
+    if args.hub_url and not (args.password or args.admin_token):
+        p.error("give --password (or $COURSE_PASSWORD) or --admin-token for --hub-url")
+    return args
+
+
+def run(args: argparse.Namespace, hub_url: str) -> dict:
+    run_id = secrets.token_hex(2)
+    sampler = Sampler()
+    sampler.start()
+    result: dict = {
+        "config": {
+            "hub_url": hub_url,
+            "students": args.students,
+            "arrival": args.arrival,
+            "stagger_seconds": args.stagger_seconds if args.arrival == "stagger" else 0,
+            "workers": args.workers,
+            "session": args.session,
+            "api_seconds": args.api_seconds,
+            "api_interval": args.api_interval,
+        },
+        "machine": {
+            "cpus": psutil.cpu_count(),
+            "memory_gb": round(psutil.virtual_memory().total / 1e9, 1),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }
+    try:
+        sampler.mark("floors")
+        print(f"floors: a bare server, kernel, LocalCluster({args.workers}) and computation, "
+              f"x{args.floors_repeat} ...", flush=True)  # fmt: skip
+        result["floors"] = measure_floors(args.workers, args.floors_repeat)
+        sampler.mark("single")
+        result["single"] = journeys(args, hub_url, 1, f"bench-{run_id}-one", "burst", "1 student")
+        sampler.mark("burst")
+        result["burst"] = journeys(
+            args, hub_url, args.students, f"bench-{run_id}-s", args.arrival,
+            f"{args.students} students",
+        )  # fmt: skip
+        sampler.mark("api")
+        result["api_load"] = load_phase(args, hub_url, args.students, f"bench-{run_id}-s")
+        sampler.mark("end")
+    finally:
+        sampler.stop()
+    result["resources"] = {w: sampler.window(w) for w in ("single", "burst", "api")}
+    peak = result["resources"]["burst"].get("students_processes_peak_mb")
+    if peak:
+        result["resources"]["burst"]["memory_per_student_mb"] = round(peak / args.students, 1)
+    result["targets"] = targets(result)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = args.out or REPO / "bench" / "results" / f"classday-{stamp}.json"
+    png = args.chart or out.with_suffix(".png")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if args.hub_url:
+        result = run(args, args.hub_url.rstrip("/"))
+    else:
+        args.password = args.password or secrets.token_urlsafe(12)
+        log = out.with_suffix(".hub.log")
+        print(f"starting a local hub (log: {log}) ...", flush=True)
+        with local_hub(args.password, log) as url:
+            result = run(args, url)
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    chart.draw(result, png)
+    print_report(result)
+    print(f"\nreport: {out}\nchart:  {png}")
+    return 0 if all(t["met"] for t in result["targets"]) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
