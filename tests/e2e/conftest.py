@@ -104,7 +104,15 @@ class Hub:
             if not left:
                 return
             time.sleep(0.5)
-        deadline.fail([" ".join(p.cmdline()) for p in left])
+        deadline.fail([cmdline(p) for p in left])
+
+
+def cmdline(p: psutil.Process) -> str:
+    """A process's command line, or "" once it has exited (gone or a zombie)."""
+    try:
+        return " ".join(p.cmdline())
+    except (psutil.NoSuchProcess, psutil.AccessDenied):  # ZombieProcess included
+        return ""
 
 
 def start_hub(tmp: Path, name: str) -> Hub:

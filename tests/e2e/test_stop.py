@@ -8,7 +8,7 @@ import psutil
 import requests
 
 from ..hubclient import Deadline
-from .conftest import start_hub
+from .conftest import cmdline, start_hub
 
 
 def test_ctrl_c_stops_servers_and_clusters(tmp_path):
@@ -20,7 +20,7 @@ def test_ctrl_c_stops_servers_and_clusters(tmp_path):
         r = student.api("POST", "/clusters", json={"session": "dask"})
         assert r.status_code == 201, r.text
         student.wait_cluster(r.json()["name"], 2)
-        running = [" ".join(p.cmdline()) for p in hub.processes()]
+        running = [cmdline(p) for p in hub.processes()]
         assert sum("dask worker" in c for c in running) == 2, running
         assert any("jupyterhub-singleuser" in c for c in running), running
     finally:
@@ -50,9 +50,7 @@ def test_servers_and_clusters_survive_a_hub_crash(tmp_path):
         started = status()["started"]
 
         [jupyterhub] = [
-            p
-            for p in psutil.Process(hub.proc.pid).children()
-            if "jupyterhub" in " ".join(p.cmdline())
+            p for p in psutil.Process(hub.proc.pid).children() if "jupyterhub" in cmdline(p)
         ]
         t0 = time.monotonic()
         jupyterhub.kill()
@@ -63,7 +61,7 @@ def test_servers_and_clusters_survive_a_hub_crash(tmp_path):
                 ok = requests.get(f"{hub.url}/hub/health", timeout=2).status_code == 200
             except requests.RequestException:
                 ok = False
-            if ok and any("jupyterhub" in " ".join(p.cmdline()) for p in new):
+            if ok and any("jupyterhub" in cmdline(p) for p in new):
                 break
             time.sleep(0.5)
         else:
