@@ -128,10 +128,10 @@ format: env ## Format the Python code
 
 lock: ## Re-resolve requirements/*.in into hash-pinned lock files
 	@test -x $(UV) || { $(PYTHON) -m venv $(VENV) && $(VENV)/bin/pip install --quiet --require-hashes -r requirements/bootstrap.lock; }
-	cd requirements && ../$(UV) pip compile base.in --generate-hashes --python-version 3.11 --python-platform x86_64-unknown-linux-gnu -o base.lock
-	cd requirements && ../$(UV) pip compile dev.in --generate-hashes --python-version 3.11 --python-platform x86_64-unknown-linux-gnu -o dev.lock
-	cd images/singleuser && ../../$(UV) pip compile build.in --generate-hashes --python-version 3.11 --python-platform x86_64-unknown-linux-gnu -o build.lock
-	cd images/hub && ../../$(UV) pip compile requirements.in --generate-hashes --python-version 3.11 --python-platform x86_64-unknown-linux-gnu -o requirements.lock
+	cd requirements && ../$(UV) pip compile base.in --excludes excludes.txt --generate-hashes --python-version 3.11 --python-platform x86_64-unknown-linux-gnu -o base.lock
+	cd requirements && ../$(UV) pip compile dev.in --excludes excludes.txt --generate-hashes --python-version 3.11 --python-platform x86_64-unknown-linux-gnu -o dev.lock
+	cd images/singleuser && ../../$(UV) pip compile build.in --excludes ../../requirements/excludes.txt --generate-hashes --python-version 3.11 --python-platform x86_64-unknown-linux-gnu -o build.lock
+	cd images/hub && ../../$(UV) pip compile requirements.in --excludes ../../requirements/excludes.txt --generate-hashes --python-version 3.11 --python-platform x86_64-unknown-linux-gnu -o requirements.lock
 
 clean: ## Remove the environment and build outputs (keeps .state: students' work)
 	rm -rf $(VENV) build dist hub_config/local/node_modules .pytest_cache .ruff_cache

@@ -314,10 +314,14 @@ def print_report(result: dict) -> None:
     if load["errors"]:
         print(f"API errors: {len(load['errors'])}, e.g. {load['errors'][:3]}")
     res = result["resources"].get("burst", {})
-    for cat in ("hub", "proxy", "gateway"):
+    n = result["config"]["students"]
+    print(f"burst: machine {res.get('machine_busy_pct')}% busy (all cores) over "
+          f"{result['burst']['wall_seconds']:.0f} s; CPU % of one core:")  # fmt: skip
+    for cat in ("hub", "proxy", "gateway", "server", "kernel", "dask"):
         if cat in res:
             r = res[cat]
-            print(f"{cat:<8} CPU mean {r['cpu_mean_pct']:6.1f}%  peak {r['cpu_peak_pct']:6.1f}%  "
+            print(f"  {cat:<8} mean {r['cpu_mean_pct']:6.1f}%  peak {r['cpu_peak_pct']:6.1f}%  "
+                  f"{r['cpu_seconds']:7.1f} CPU-s ({r['cpu_seconds'] / n:5.1f}/student)  "
                   f"RSS peak {r['rss_peak_mb']:7.1f} MB")  # fmt: skip
     if res.get("memory_per_student_mb"):
         print(f"memory per student (server + kernel + Dask, peak): "

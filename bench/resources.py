@@ -46,6 +46,8 @@ class Sampler:
         self.samples: list[dict] = []  # {"t", "cpu": {cat: %}, "rss": {cat: bytes}, "n": {...}}
         self.windows: list[tuple[str, float]] = []
         self._last: dict[int, tuple[float, float]] = {}  # pid -> (cpu seconds, when)
+        self._cats: dict[int, str] = {}  # pid -> category, for multiprocessing children
+        self._machine: tuple[float, float] | None = None  # (busy cpu seconds, when)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="bench-sampler")
         self.cpus = psutil.cpu_count() or 1
@@ -70,11 +72,18 @@ class Sampler:
         rss: dict[str, int] = defaultdict(int)
         count: dict[str, int] = defaultdict(int)
         seen = set()
-        for p in psutil.process_iter(["pid", "cmdline"]):
+        cats: dict[int, str] = {}
+        for p in psutil.process_iter(["pid", "ppid", "cmdline"]):
             try:
-                cat = category(p.info["cmdline"] or [])
+                cmdline = p.info["cmdline"] or []
+                cat = category(cmdline)
+                if cat is None and any("multiprocessing" in part for part in cmdline):
+                    # A Dask nanny's worker, a resource tracker: its parent's kind.
+                    ppid = p.info["ppid"]
+                    cat = cats.get(ppid) or self._cats.get(ppid)
                 if cat is None:
                     continue
+                cats[p.info["pid"]] = cat
                 with p.oneshot():
                     times = p.cpu_times()
                     mem = p.memory_info().rss
@@ -90,7 +99,16 @@ class Sampler:
             rss[cat] += mem
             count[cat] += 1
         self._last = {pid: v for pid, v in self._last.items() if pid in seen}
-        self.samples.append({"t": now, "cpu": dict(cpu), "rss": dict(rss), "n": dict(count)})
+        self._cats = cats
+        t = psutil.cpu_times()
+        busy = t.user + t.nice + t.system + t.irq + t.softirq + getattr(t, "steal", 0.0)
+        machine = None
+        if self._machine is not None and now > self._machine[1]:
+            machine = 100 * (busy - self._machine[0]) / (now - self._machine[1]) / self.cpus
+        self._machine = (busy, now)
+        self.samples.append(
+            {"t": now, "cpu": dict(cpu), "rss": dict(rss), "n": dict(count), "machine": machine}
+        )
 
     def window(self, name: str) -> dict:
         """Mean and peak CPU (% of one core) and peak RSS (MB) per category in a window."""
@@ -109,6 +127,7 @@ class Sampler:
             if not any(procs):
                 continue
             out[cat] = {
+                "cpu_seconds": round(_integral(inside, cat), 1),
                 "cpu_mean_pct": round(sum(cpus) / len(cpus), 1),
                 "cpu_peak_pct": round(max(cpus), 1),
                 "rss_peak_mb": round(max(mems) / 2**20, 1),
@@ -116,5 +135,15 @@ class Sampler:
             }
         totals = [sum(s["rss"].get(c, 0) for c in ("server", "kernel", "dask")) for s in inside]
         out["students_processes_peak_mb"] = round(max(totals, default=0) / 2**20, 1)
+        busy = [s["machine"] for s in inside if s.get("machine") is not None]
+        out["machine_busy_pct"] = round(sum(busy) / len(busy), 1) if busy else None
         out["samples"] = len(inside)
         return out
+
+
+def _integral(samples: list[dict], cat: str) -> float:
+    """CPU seconds a category used over consecutive samples (percent x time)."""
+    total = 0.0
+    for a, b in zip(samples, samples[1:], strict=False):
+        total += b["cpu"].get(cat, 0.0) / 100 * (b["t"] - a["t"])
+    return total

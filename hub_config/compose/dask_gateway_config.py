@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from course_hub.content import packaged_content_dir
+from course_hub.hub.cluster_env import CLASSROOM_DASK_ENV, WORKER_ARGS
 from course_hub.hub.gateway import cluster_options
 from course_hub.hub.secrets import read_secret
 from course_hub.manifest import MANIFEST_NAME, load_manifest
@@ -51,7 +52,9 @@ c.JupyterHubAuthenticator.jupyterhub_service_name = "dask-gateway"
 c.DaskGateway.backend_class = "course_hub.hub.backend.StudentAccountsBackend"
 c.LocalBackend.clusters_directory = str(clusters)
 c.ClusterConfig.scheduler_cmd = [str(bin_dir / "dask"), "scheduler"]
-c.ClusterConfig.worker_cmd = [str(bin_dir / "dask"), "worker"]
+# Quiet when idle, no worker dashboard (course_hub/hub/cluster_env.py says why).
+c.ClusterConfig.worker_cmd = [str(bin_dir / "dask"), "worker", *WORKER_ARGS]
+c.ClusterConfig.environment = dict(CLASSROOM_DASK_ENV)
 
 # --- State on the gateway-data volume, encrypted with a key from the secrets volume.
 c.DBBackendBase.db_url = f"sqlite:///{state / 'gateway.sqlite'}"

@@ -10,6 +10,7 @@ import os
 import sys
 from pathlib import Path
 
+from course_hub.hub.cluster_env import CLASSROOM_DASK_ENV, WORKER_ARGS
 from course_hub.hub.gateway import cluster_options
 from course_hub.hub.local import local_layout
 from course_hub.hub.secrets import ensure_secret, fernet_key
@@ -37,7 +38,9 @@ c.DaskGateway.authenticator_class = "course_hub.hub.auth.CourseHubAuthenticator"
 c.DaskGateway.backend_class = "course_hub.hub.limits.LimitedUnsafeLocalBackend"
 c.LocalBackend.clusters_directory = str(layout.gateway_dir / "clusters")
 c.ClusterConfig.scheduler_cmd = [str(bin_dir / "dask"), "scheduler"]
-c.ClusterConfig.worker_cmd = [str(bin_dir / "dask"), "worker"]
+# Quiet when idle, no worker dashboard (course_hub/hub/cluster_env.py says why).
+c.ClusterConfig.worker_cmd = [str(bin_dir / "dask"), "worker", *WORKER_ARGS]
+c.ClusterConfig.environment = dict(CLASSROOM_DASK_ENV)
 
 # --- State on disk, encrypted, so clusters survive a gateway restart; the
 # launcher (course-hub hub) stops them when the whole hub stops.

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 
+import dask
 from dask_gateway import BasicAuth, Gateway
 
 from ..unit.helpers import call
@@ -36,6 +38,28 @@ async def compute(gateway, name: str) -> int:
     return total
 
 
+async def worker_facts(gateway, name: str) -> dict:
+    """What the workers really run with: their config, and whether they loaded a dashboard."""
+    async with Gateway(
+        address=gateway.address,
+        proxy_address=gateway.proxy_address,
+        auth=BasicAuth(username="alice"),
+        asynchronous=True,
+    ) as gw:
+        cluster = await gw.connect(name)
+        async with cluster.get_client(set_as_default=False) as client:
+            ticks = await client.run(lambda: dask.config.get("distributed.admin.tick.interval"))
+            bokeh = await client.run(lambda: "distributed.dashboard.worker" in sys.modules)
+            scheduler_tick = await client.run_on_scheduler(
+                lambda: dask.config.get("distributed.admin.tick.interval")
+            )
+        await cluster.close()
+    return {
+        "ticks": set(ticks.values()) | {scheduler_tick},
+        "worker_dashboards": list(bokeh.values()),
+    }
+
+
 async def test_real_workers_scale_up_and_down(jp_fetch, real_gateway):
     status, model = await call(jp_fetch, "POST", "clusters", body={"session": "dask"})
     assert status == 201, model
@@ -43,6 +67,10 @@ async def test_real_workers_scale_up_and_down(jp_fetch, real_gateway):
     try:
         model = await wait_for(jp_fetch, name, 2)
         assert model["memory"] == 2 * 2 * 2**30  # the preset: 2 GiB per worker
+        facts = await worker_facts(real_gateway, name)
+        # Quiet when idle (course_hub/hub/cluster_env.py), and no worker dashboard.
+        assert facts["ticks"] == {"500ms"}, facts
+        assert facts["worker_dashboards"] == [False, False], facts
         assert await compute(real_gateway, name) == sum(x * x for x in range(100))
         status, _ = await call(jp_fetch, "PATCH", f"clusters/{name}", body={"workers": 1})
         assert status == 200

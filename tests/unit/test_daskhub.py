@@ -179,6 +179,10 @@ def test_gateway_snippets_give_presets_and_limits():
     assert c.ClusterConfig.cluster_max_workers == 20
     assert c.ClusterConfig.cluster_max_memory == "120 G"
     assert c.ClusterConfig.idle_timeout == 1800
+    assert c.KubeClusterConfig.worker_cmd == ["dask-worker", "--no-dashboard"]
+    env = c.ClusterConfig.environment
+    assert env["DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL"] == "500ms"
+    assert env["DASK_DISTRIBUTED__WORKER__PROFILE__INTERVAL"] == "100ms"
     small = gateway_config_after_snippets(rendered("test"))
     assert small.ClusterConfig.cluster_max_workers == 4
     assert small.ClusterConfig.idle_timeout == 600

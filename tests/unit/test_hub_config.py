@@ -73,6 +73,8 @@ def test_gateway_config(hub_env):
     assert c.DBBackendBase.stop_clusters_on_shutdown is False
     assert c.DBBackendBase.db_url.endswith("state/gateway/gateway.sqlite")
     assert c.ClusterConfig.scheduler_cmd[1:] == ["scheduler"]
+    assert c.ClusterConfig.worker_cmd[1:] == ["worker", "--no-dashboard"]
+    assert c.ClusterConfig.environment["DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL"] == "500ms"
     options = c.Backend.cluster_options
     assert [f.field for f in options.fields] == ["session", "worker_cores", "worker_memory"]
     preset = options.get_configuration(options.parse_options({"session": "evaluation"}), None)
