@@ -80,4 +80,3 @@ def test_gives_up_quietly_after_http_timeout():
     finally:
         proc.kill()
         proc.wait()
-
