@@ -12,7 +12,10 @@ fresh process (so imports are paid, as in a real server or kernel):
   cluster and runs the journey's computation (what "compute on it" does in
   the student's kernel, minus the gateway).
 
-Each is measured ``repeat`` times; the median is the floor.
+Each is measured ``repeat`` times; the median is the floor. Each floor's CPU
+time (its processes' user + system seconds) is kept too: N students need at
+least N times that, whatever the hub does, which bounds how fast a burst on
+this machine can be.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
 import requests
 
 from course_hub.healthcheck import COMPUTE
@@ -55,8 +59,25 @@ from distributed import Client
 client = Client({address!r})
 {compute}
 client.close()
-print("floor-seconds", time.monotonic() - t0)
+print("floor-seconds", time.monotonic() - t0, "floor-cpu", time.process_time())
 """
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its live descendants."""
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for p in procs:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
 
 
 def _free_port() -> int:
@@ -69,7 +90,7 @@ def _bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
-def server_floor() -> float:
+def server_floor() -> tuple[float, float]:
     port, token = _free_port(), secrets.token_hex(16)
     with tempfile.TemporaryDirectory(prefix="bench-server-") as tmp:
         env = dict(
@@ -102,7 +123,7 @@ def server_floor() -> float:
                         timeout=2,
                     )
                     if r.ok:
-                        return time.monotonic() - t0
+                        return time.monotonic() - t0, _tree_cpu(proc.pid)
                 except requests.RequestException:
                     pass
                 time.sleep(0.05)
@@ -112,7 +133,7 @@ def server_floor() -> float:
             proc.wait(30)
 
 
-def kernel_floor() -> float:
+def kernel_floor() -> tuple[float, float]:
     from jupyter_client.manager import KernelManager
 
     t0 = time.monotonic()
@@ -122,13 +143,15 @@ def kernel_floor() -> float:
     client.start_channels()
     try:
         client.wait_for_ready(timeout=120)
-        return time.monotonic() - t0
+        pid = getattr(km.provisioner, "pid", None)
+        return time.monotonic() - t0, _tree_cpu(pid) if pid else 0.0
     finally:
         client.stop_channels()
         km.shutdown_kernel(now=True)
 
 
-def cluster_and_compute_floors(workers: int) -> tuple[float, float]:
+def cluster_and_compute_floors(workers: int) -> tuple[float, float, float, float]:
+    """(cluster seconds, compute seconds, cluster CPU seconds, compute CPU seconds)."""
     proc = subprocess.Popen(
         [sys.executable, "-c", _CLUSTER_SCRIPT, str(workers)],
         stdin=subprocess.PIPE,
@@ -141,14 +164,17 @@ def cluster_and_compute_floors(workers: int) -> tuple[float, float]:
         if not line:
             raise RuntimeError("LocalCluster did not start")
         info = json.loads(line)
+        cluster_cpu = _tree_cpu(proc.pid)
         script = _COMPUTE_SCRIPT.format(address=info["address"], compute=COMPUTE)
         out = subprocess.run(
             [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
         )
         if "health-check-result 4000000" not in out.stdout:
             raise RuntimeError(f"the bare computation failed: {out.stderr[-500:]}")
-        compute = float(out.stdout.split("floor-seconds")[1])
-        return info["cluster"], compute
+        compute = float(out.stdout.split("floor-seconds")[1].split()[0])
+        own = float(out.stdout.split("floor-cpu")[1].split()[0])
+        compute_cpu = own + _tree_cpu(proc.pid) - cluster_cpu
+        return info["cluster"], compute, cluster_cpu, compute_cpu
     finally:
         if proc.stdin:
             proc.stdin.write("\n")
@@ -160,12 +186,23 @@ def cluster_and_compute_floors(workers: int) -> tuple[float, float]:
 
 
 def measure_floors(workers: int, repeat: int = 3) -> dict[str, dict]:
-    """Median (and every run) of each floor."""
+    """Median (and every run) of each floor's seconds, and the median CPU seconds."""
     runs: dict[str, list[float]] = {"server": [], "kernel": [], "cluster": [], "compute": []}
+    cpu: dict[str, list[float]] = {k: [] for k in runs}
     for _ in range(repeat):
-        runs["server"].append(server_floor())
-        runs["kernel"].append(kernel_floor())
-        cluster, compute = cluster_and_compute_floors(workers)
+        for name, (seconds, used) in (("server", server_floor()), ("kernel", kernel_floor())):
+            runs[name].append(seconds)
+            cpu[name].append(used)
+        cluster, compute, cluster_cpu, compute_cpu = cluster_and_compute_floors(workers)
         runs["cluster"].append(cluster)
         runs["compute"].append(compute)
-    return {k: {"seconds": statistics.median(v), "runs": v} for k, v in runs.items()}
+        cpu["cluster"].append(cluster_cpu)
+        cpu["compute"].append(compute_cpu)
+    return {
+        k: {
+            "seconds": statistics.median(v),
+            "runs": v,
+            "cpu_seconds": round(statistics.median(cpu[k]), 2),
+        }
+        for k, v in runs.items()
+    }

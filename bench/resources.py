@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
+from itertools import pairwise
 
 import psutil
 
@@ -144,6 +145,6 @@ class Sampler:
 def _integral(samples: list[dict], cat: str) -> float:
     """CPU seconds a category used over consecutive samples (percent x time)."""
     total = 0.0
-    for a, b in zip(samples, samples[1:], strict=False):
+    for a, b in pairwise(samples):
         total += b["cpu"].get(cat, 0.0) / 100 * (b["t"] - a["t"])
     return total
