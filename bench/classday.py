@@ -199,6 +199,28 @@ def journeys(args, hub_url: str, n: int, prefix: str, arrival: str, label: str) 
     }
 
 
+def single_runs(args, hub_url: str, run_id: str) -> dict:
+    """One student alone, ``--single-repeat`` times in a row: medians, like the floors."""
+    runs = [
+        journeys(
+            args, hub_url, 1, f"bench-{run_id}-one{k}-", "burst",
+            f"1 student ({k + 1}/{args.single_repeat})",
+        )
+        for k in range(max(1, args.single_repeat))
+    ]  # fmt: skip
+    students = [s for r in runs for s in r["students"]]
+    phases = sorted({p for s in students for p in s["steps"]}, key=_journey_order)
+    return {
+        "students": students,
+        "wall_seconds": round(sum(r["wall_seconds"] for r in runs), 2),
+        "failures": sum(r["failures"] for r in runs),
+        "phases": {p: summary(s["steps"][p] for s in students if p in s["steps"]) for p in phases},
+        "login_to_result": summary(
+            s["login_to_result"] for s in students if s["login_to_result"] is not None
+        ),
+    }
+
+
 def _journey_order(phase: str) -> int:
     order = [p for p, _ in chart.PHASES]
     return order.index(phase) if phase in order else len(order)
@@ -301,7 +323,7 @@ def cpu_bound(result: dict) -> float | None:
 
 def print_report(result: dict) -> None:
     floors = {k: v["seconds"] for k, v in result["floors"].items()}
-    single = result["single"]["students"][0]["steps"] if result["single"]["students"] else {}
+    single = {p: v["p50"] for p, v in result["single"]["phases"].items()}  # median of the runs
     phases = result["burst"]["phases"]
     n = result["config"]["students"]
     print(f"\n{'phase':<18}{'floor':>8}{'1 alone':>9}{'x floor':>9}"
@@ -393,6 +415,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="seconds between a student's two polls of both endpoints",
     )
     p.add_argument("--floors-repeat", type=int, default=3)
+    p.add_argument(
+        "--single-repeat", type=int, default=3,
+        help="one-student journeys, one after the other; the median is the single time",
+    )  # fmt: skip
     p.add_argument("--timeout", type=float, default=600, help="seconds per step")
     p.add_argument(
         "--out", type=Path, help="JSON report (default: bench/results/classday-<time>.json)"
@@ -420,6 +446,7 @@ def run(args: argparse.Namespace, hub_url: str) -> dict:
             "session": args.session,
             "api_seconds": args.api_seconds,
             "api_interval": args.api_interval,
+            "single_repeat": args.single_repeat,
         },
         "machine": {
             "cpus": psutil.cpu_count(),
@@ -435,7 +462,7 @@ def run(args: argparse.Namespace, hub_url: str) -> dict:
               f"x{args.floors_repeat} ...", flush=True)  # fmt: skip
         result["floors"] = measure_floors(args.workers, args.floors_repeat)
         sampler.mark("single")
-        result["single"] = journeys(args, hub_url, 1, f"bench-{run_id}-one", "burst", "1 student")
+        result["single"] = single_runs(args, hub_url, run_id)
         sampler.mark("burst")
         result["burst"] = journeys(
             args, hub_url, args.students, f"bench-{run_id}-s", args.arrival,

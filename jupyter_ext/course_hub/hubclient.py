@@ -177,7 +177,7 @@ class HubUser:
             model = r.json()
             if model["status"] == "running" and model["workers"] == workers:
                 return model
-            time.sleep(0.5)
+            time.sleep(0.2)  # what the student waits for: notice it soon
         deadline.fail(model)
         raise AssertionError  # unreachable
 
