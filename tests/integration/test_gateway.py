@@ -49,6 +49,9 @@ async def worker_facts(gateway, name: str) -> dict:
         cluster = await gw.connect(name)
         async with cluster.get_client(set_as_default=False) as client:
             ticks = await client.run(lambda: dask.config.get("distributed.admin.tick.interval"))
+            methods = await client.run(
+                lambda: dask.config.get("distributed.worker.multiprocessing-method")
+            )
             bokeh = await client.run(lambda: "distributed.dashboard.worker" in sys.modules)
             scheduler_tick = await client.run_on_scheduler(
                 lambda: dask.config.get("distributed.admin.tick.interval")
@@ -57,6 +60,7 @@ async def worker_facts(gateway, name: str) -> dict:
     return {
         "ticks": set(ticks.values()) | {scheduler_tick},
         "worker_dashboards": list(bokeh.values()),
+        "methods": set(methods.values()),
     }
 
 
@@ -71,6 +75,7 @@ async def test_real_workers_scale_up_and_down(jp_fetch, real_gateway):
         # Quiet when idle (course_hub/hub/cluster_env.py), and no worker dashboard.
         assert facts["ticks"] == {"500ms"}, facts
         assert facts["worker_dashboards"] == [False, False], facts
+        assert facts["methods"] == {"fork"}, facts  # nannies fork their workers
         assert await compute(real_gateway, name) == sum(x * x for x in range(100))
         status, _ = await call(jp_fetch, "PATCH", f"clusters/{name}", body={"workers": 1})
         assert status == 200
