@@ -4,7 +4,8 @@ Each simulated student has a running server with one running cluster (a
 scheduler, no workers: the listing then asks a live scheduler for its
 workers, as it does in class). Every student polls ``GET sessions`` and
 ``GET clusters`` alternately, every ``interval`` seconds (the sidebar's fast
-rate is 1 s, its normal one 5 s), for ``seconds``. Latency is measured at
+rate is 1 s, its normal one 5 s), for ``seconds``, each at its own phase
+within the interval (as sidebars opened at different moments do). Latency is measured at
 the client, through the hub's proxy, so it is what a browser sees.
 
 Each student polls from a process of its own, as each browser is its own
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import random
 import time
 from collections import defaultdict
 
@@ -69,7 +71,13 @@ def api_under_load(students: list[HubUser], seconds: float, interval: float) -> 
         # Every process up and idle first, so each takes exactly one student.
         pool.map(_ready, range(len(students)), chunksize=1)
         start_at = time.time() + 1.0
-        jobs = [(s.server_url, s.token, seconds, interval, start_at) for s in students]
+        # Each sidebar's timer runs from when its page was opened: students poll
+        # at their own phase within the interval, not all in the same millisecond.
+        phases = random.Random(len(students)).sample(range(1000), len(students))
+        jobs = [
+            (s.server_url, s.token, seconds, interval, start_at + interval * ph / 1000)
+            for s, ph in zip(students, phases, strict=True)
+        ]
         results = pool.map(_poll, jobs, chunksize=1)
     report: dict = {"students": len(students), "seconds": seconds, "interval": interval}
     for path in ENDPOINTS:
