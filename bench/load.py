@@ -73,7 +73,7 @@ def api_under_load(students: list[HubUser], seconds: float, interval: float) -> 
         start_at = time.time() + 1.0
         # Each sidebar's timer runs from when its page was opened: students poll
         # at their own phase within the interval, not all in the same millisecond.
-        phases = random.Random(len(students)).sample(range(1000), len(students))
+        phases = random.Random(len(students)).sample(range(1000), len(students))  # noqa: S311
         jobs = [
             (s.server_url, s.token, seconds, interval, start_at + interval * ph / 1000)
             for s, ph in zip(students, phases, strict=True)
