@@ -50,7 +50,7 @@ def draw(result: dict, path: Path) -> None:
     n = len(burst)
     ax.set_title(f"Class-day journey: {n} students ({result['config']['arrival']}), by phase")
     handles = [Patch(color=COLORS[i % 10], label=p) for i, (p, _) in enumerate(PHASES)]
-    ax.legend(handles=handles, fontsize=8, loc="lower right")
+    ax.legend(handles=handles, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.07), ncol=5)
 
     load = result.get("api_load") or {}
     names = [p for p in ("/sessions", "/clusters") if p in load]
