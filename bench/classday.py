@@ -27,10 +27,8 @@ import datetime
 import json
 import os
 import platform
-import random
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,6 +43,7 @@ import requests
 from tqdm import tqdm
 
 from course_hub.healthcheck import Step, run_health_check
+from course_hub.hub.local import free_port_block
 from course_hub.hubclient import HubUser
 
 from . import chart
@@ -73,28 +72,10 @@ FLOOR_OF = {
 
 
 # ------------------------------------------------------------------ local hub
-def _free_block(size: int = 6) -> int:
-    for _ in range(200):
-        base = random.randrange(20000, 40000)  # noqa: S311 (ports, not secrets)
-        socks = []
-        try:
-            for port in range(base, base + size):
-                s = socket.socket()
-                s.bind(("127.0.0.1", port))
-                socks.append(s)
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free block of ports")
-
-
 @contextmanager
 def local_hub(password: str, log_path: Path):
     """``make hub``'s hub (course-hub hub) in a throw-away state folder."""
-    port = _free_block()
+    port = free_port_block()
     with tempfile.TemporaryDirectory(prefix="bench-hub-") as state:
         env = dict(
             os.environ,

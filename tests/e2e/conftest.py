@@ -9,10 +9,8 @@ on the way out that Ctrl-C (SIGINT) left no process behind.
 from __future__ import annotations
 
 import os
-import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,32 +22,14 @@ import psutil
 import pytest
 import requests
 
+from course_hub.hub.local import free_port_block
+
 from ..hubclient import Deadline, Student
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / ".test-artifacts"
 PASSWORD = "e2e-course-password"
 ADMIN_PASSWORD = "e2e-admin-password-that-is-long-enough"
-
-
-def free_port_block(size: int = 6) -> int:
-    """A base port such that base..base+size-1 are all free on 127.0.0.1."""
-    for _ in range(200):
-        base = random.randrange(20000, 40000)
-        socks = []
-        try:
-            for port in range(base, base + size):
-                s = socket.socket()
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                s.bind(("127.0.0.1", port))
-                socks.append(s)
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no block of free ports found")
 
 
 @dataclass

@@ -12,18 +12,9 @@ import subprocess
 import sys
 
 from .conftest import PASSWORD, REPO
+from .test_healthcheck import STEPS
 
-PHASES = [
-    "log in",
-    "start server",
-    "open a session",
-    "create a cluster",
-    "start a kernel",
-    "compute on it",
-    "stop the cluster",
-    "stop the server",
-    "log out",
-]
+PHASES = [*STEPS, "log out"]
 
 
 def test_benchmark_against_the_hub(hub, tmp_path):

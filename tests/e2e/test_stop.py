@@ -20,8 +20,13 @@ def test_ctrl_c_stops_servers_and_clusters(tmp_path):
         r = student.api("POST", "/clusters", json={"session": "dask"})
         assert r.status_code == 201, r.text
         student.wait_cluster(r.json()["name"], 2)
-        running = [cmdline(p) for p in hub.processes()]
-        assert sum("dask worker" in c for c in running) == 2, running
+        procs = hub.processes()
+        running = [cmdline(p) for p in procs]
+        workers = {p.pid for p in procs if "dask worker" in cmdline(p)}
+        # Each worker is a nanny and the worker process it forked (same command line).
+        nannies = [p for p in procs if p.pid in workers and p.ppid() not in workers]
+        assert len(nannies) == 2, running
+        assert len(workers) == 4, running
         assert any("jupyterhub-singleuser" in c for c in running), running
     finally:
         elapsed = hub.stop()

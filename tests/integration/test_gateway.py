@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from contextlib import asynccontextmanager
 
 import dask
 from dask_gateway import BasicAuth, Gateway
@@ -23,7 +24,9 @@ async def wait_for(jp_fetch, name: str, workers: int, timeout: float = 90) -> di
     raise AssertionError(f"{name} never had {workers} workers: {model}")
 
 
-async def compute(gateway, name: str) -> int:
+@asynccontextmanager
+async def client_of(gateway, name: str):
+    """A Dask client of cluster ``name``, connected as alice through the real gateway."""
     async with Gateway(
         address=gateway.address,
         proxy_address=gateway.proxy_address,
@@ -31,32 +34,30 @@ async def compute(gateway, name: str) -> int:
         asynchronous=True,
     ) as gw:
         cluster = await gw.connect(name)
-        async with cluster.get_client(set_as_default=False) as client:
-            futures = client.map(lambda x: x * x, range(100))
-            total = await client.submit(sum, futures)
-        await cluster.close()
-    return total
+        try:
+            async with cluster.get_client(set_as_default=False) as client:
+                yield client
+        finally:
+            await cluster.close()  # the connection only: the cluster keeps running
+
+
+async def compute(gateway, name: str) -> int:
+    async with client_of(gateway, name) as client:
+        futures = client.map(lambda x: x * x, range(100))
+        return await client.submit(sum, futures)
 
 
 async def worker_facts(gateway, name: str) -> dict:
     """What the workers really run with: their config, and whether they loaded a dashboard."""
-    async with Gateway(
-        address=gateway.address,
-        proxy_address=gateway.proxy_address,
-        auth=BasicAuth(username="alice"),
-        asynchronous=True,
-    ) as gw:
-        cluster = await gw.connect(name)
-        async with cluster.get_client(set_as_default=False) as client:
-            ticks = await client.run(lambda: dask.config.get("distributed.admin.tick.interval"))
-            methods = await client.run(
-                lambda: dask.config.get("distributed.worker.multiprocessing-method")
-            )
-            bokeh = await client.run(lambda: "distributed.dashboard.worker" in sys.modules)
-            scheduler_tick = await client.run_on_scheduler(
-                lambda: dask.config.get("distributed.admin.tick.interval")
-            )
-        await cluster.close()
+    async with client_of(gateway, name) as client:
+        ticks = await client.run(lambda: dask.config.get("distributed.admin.tick.interval"))
+        methods = await client.run(
+            lambda: dask.config.get("distributed.worker.multiprocessing-method")
+        )
+        bokeh = await client.run(lambda: "distributed.dashboard.worker" in sys.modules)
+        scheduler_tick = await client.run_on_scheduler(
+            lambda: dask.config.get("distributed.admin.tick.interval")
+        )
     return {
         "ticks": set(ticks.values()) | {scheduler_tick},
         "worker_dashboards": list(bokeh.values()),

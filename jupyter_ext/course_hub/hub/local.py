@@ -11,7 +11,9 @@ path. Everything the hub writes lives in one state folder (git-ignored):
 from __future__ import annotations
 
 import os
+import random
 import shutil
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -192,3 +194,28 @@ def roster(path: str | None) -> set[str] | None:
     if not names:
         raise LayoutError(f"COURSE_ROSTER {path} lists no student")
     return names
+
+
+def free_port_block(size: int = 6) -> int:
+    """A base port such that base..base+size-1 are all free on 127.0.0.1.
+
+    The local hub takes ``size`` consecutive ports from ``HUB_PORT`` (see
+    :class:`LocalLayout`); the benchmark and the tests start throw-away hubs
+    on such a block.
+    """
+    for _ in range(200):
+        base = random.randrange(20000, 40000)  # noqa: S311 (ports, not secrets)
+        socks = []
+        try:
+            for port in range(base, base + size):
+                s = socket.socket()
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind(("127.0.0.1", port))
+                socks.append(s)
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no block of free ports found")
