@@ -188,6 +188,38 @@ def _wait_gone(procs: list[psutil.Process], grace: float) -> None:
             pass
 
 
+def reap_orphans(skip: int | None = None) -> None:
+    """Reap the adopted children that have exited, except ``skip`` (the hub).
+
+    As a child subreaper we adopt what a crashed hub leaves behind: the proxy,
+    students' servers. Once they exit, only we can reap them, and a zombie
+    looks alive to ``kill(pid, 0)``: a restarted hub would wait in vain for
+    its old proxy to stop, and its spawner for a stopped server to go.
+    """
+    for p in psutil.Process().children():
+        if p.pid == skip:
+            continue
+        try:
+            if p.status() == psutil.STATUS_ZOMBIE:
+                os.waitpid(p.pid, os.WNOHANG)
+        except (psutil.NoSuchProcess, ChildProcessError):
+            pass
+
+
+def clear_stale_pid_file(pid_file: Path) -> None:
+    """Remove a pid file whose process is gone, so the next hub starts a new proxy."""
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return
+    try:
+        alive = psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        alive = False
+    if not alive:
+        pid_file.unlink(missing_ok=True)
+
+
 def _running(p: psutil.Process) -> bool:
     try:
         if p.status() != psutil.STATUS_ZOMBIE:
@@ -258,7 +290,9 @@ def run(config: Path, state_dir: str | None = None, port: int | None = None) -> 
     restarts: list[float] = []
     while True:
         try:
-            code = hub.wait()
+            while (code := hub.poll()) is None:
+                reap_orphans(skip=hub.pid)
+                time.sleep(0.5)
         except KeyboardInterrupt:
             code = hub.wait()
         if stopping:
@@ -274,6 +308,8 @@ def run(config: Path, state_dir: str | None = None, port: int | None = None) -> 
             break
         print(f"course-hub: the hub exited ({code}); restarting it.", file=sys.stderr, flush=True)
         stop_services()
+        reap_orphans()
+        clear_stale_pid_file(layout.state / "proxy.pid")
         hub = start_hub()
         if wait_ready(layout.url, hub):
             print(f"course-hub: the hub is back at {layout.url}", file=sys.stderr, flush=True)

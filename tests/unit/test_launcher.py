@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
-from course_hub.launcher import run
+from course_hub.launcher import clear_stale_pid_file, reap_orphans, run
 
 CONFIG = Path(__file__).resolve().parents[2] / "hub_config" / "local" / "jupyterhub_config.py"
 
@@ -56,3 +61,36 @@ def test_short_admin_password(env, monkeypatch, capsys):
 def test_missing_config(env, capsys):
     assert run(env / "nope.py") == 2
     assert "no hub config" in capsys.readouterr().err
+
+
+def test_exited_children_are_reaped_and_stale_pid_files_removed(tmp_path):
+    """What a crashed hub leaves (its proxy, once stopped) must not look alive."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    kept = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        end = time.monotonic() + 10
+        while psutil.Process(gone.pid).status() != psutil.STATUS_ZOMBIE:
+            assert time.monotonic() < end
+            time.sleep(0.05)
+        pid_file = tmp_path / "proxy.pid"
+        pid_file.write_text(str(gone.pid))
+        clear_stale_pid_file(pid_file)
+        assert not pid_file.exists()  # a zombie is not a running proxy
+        reap_orphans(skip=kept.pid)
+        assert not psutil.pid_exists(gone.pid) or gone.pid not in [
+            p.pid for p in psutil.Process().children()
+        ]
+        pid_file.write_text(str(kept.pid))
+        clear_stale_pid_file(pid_file)
+        assert pid_file.read_text() == str(kept.pid)  # a live process keeps its file
+        assert kept.poll() is None
+        pid_file.write_text("not a pid")
+        clear_stale_pid_file(pid_file)  # unreadable: left for JupyterHub to report
+        assert pid_file.exists()
+    finally:
+        kept.kill()
+        kept.wait()
+        try:
+            os.waitpid(gone.pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
