@@ -168,10 +168,15 @@ def journeys(args, hub_url: str, n: int, prefix: str, arrival: str, label: str) 
     with ThreadPoolExecutor(max_workers=n) as pool:
         students = list(pool.map(one, range(n)))
     bar.close()
+    return _aggregate(students, time.monotonic() - t0)
+
+
+def _aggregate(students: list[dict], wall_seconds: float) -> dict:
+    """Per-phase and login-to-result figures over the students' journeys."""
     phases = sorted({p for s in students for p in s["steps"]}, key=_journey_order)
     return {
         "students": students,
-        "wall_seconds": round(time.monotonic() - t0, 2),
+        "wall_seconds": round(wall_seconds, 2),
         "failures": sum(not s["ok"] for s in students),
         "phases": {p: summary(s["steps"][p] for s in students if p in s["steps"]) for p in phases},
         "login_to_result": summary(
@@ -190,16 +195,7 @@ def single_runs(args, hub_url: str, run_id: str) -> dict:
         for k in range(max(1, args.single_repeat))
     ]  # fmt: skip
     students = [s for r in runs for s in r["students"]]
-    phases = sorted({p for s in students for p in s["steps"]}, key=_journey_order)
-    return {
-        "students": students,
-        "wall_seconds": round(sum(r["wall_seconds"] for r in runs), 2),
-        "failures": sum(r["failures"] for r in runs),
-        "phases": {p: summary(s["steps"][p] for s in students if p in s["steps"]) for p in phases},
-        "login_to_result": summary(
-            s["login_to_result"] for s in students if s["login_to_result"] is not None
-        ),
-    }
+    return _aggregate(students, sum(r["wall_seconds"] for r in runs))
 
 
 def _journey_order(phase: str) -> int:
