@@ -45,11 +45,16 @@ c.SharedPasswordAuthenticator.admin_password = logins.admin_password
 c.Authenticator.admin_users = set(logins.admin_users)
 # User names become OS accounts for students' Dask processes in the gateway.
 c.Authenticator.username_pattern = ACCOUNT_NAME.pattern
+# COURSE_ROSTER: the roster file compose mounts (one name per line), else anyone.
 allowed = roster(os.environ.get("COURSE_ROSTER"))
 if allowed is None:
     c.Authenticator.allow_all = True
 else:
     c.Authenticator.allowed_users = allowed
+    # The roster is the whole list: a name taken out of it cannot log in after
+    # `docker compose restart hub`, even if it logged in before (JupyterHub
+    # would otherwise keep allowing every user already in its database).
+    c.Authenticator.allow_existing_users = False
 
 # --- One container per student, home on a named volume that outlives it.
 c.JupyterHub.spawner_class = "docker"
