@@ -11,10 +11,9 @@ import sys
 from pathlib import Path
 
 from course_hub.hub.cluster_env import CLASSROOM_DASK_ENV, WORKER_ARGS
-from course_hub.hub.gateway import cluster_options
+from course_hub.hub.gateway import LiveClusterOptions, content_source_from_env
 from course_hub.hub.local import local_layout
 from course_hub.hub.secrets import ensure_secret, fernet_key
-from course_hub.manifest import MANIFEST_NAME, load_manifest
 
 c = get_config()
 
@@ -62,6 +61,10 @@ c.StudentLimits.max_cores = float(os.environ.get("COURSE_USER_MAX_CORES", "12"))
 c.StudentLimits.max_memory_gib = float(os.environ.get("COURSE_USER_MAX_MEMORY_GIB", "24"))
 
 # --- The options form: cores and memory within the course's limits, and the
-# session presets of course.yml.
-manifest = load_manifest(layout.content_dir / MANIFEST_NAME, layout.content_dir)
-c.Backend.cluster_options = cluster_options(manifest)
+# session presets of course.yml, read from the servers' own course source (the
+# packaged folder, or the teacher's git repository, followed during the term).
+live_options = LiveClusterOptions(
+    content_source_from_env(layout.content_dir, layout.gateway_dir / "content")
+)
+live_options.check()
+c.Backend.cluster_options = live_options

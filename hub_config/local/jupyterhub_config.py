@@ -10,6 +10,7 @@ import os
 import sys
 from pathlib import Path
 
+from course_hub.content import CONTENT_SOURCE_VARS
 from course_hub.hub.local import credentials, local_layout, roster
 from course_hub.hub.secrets import ensure_secret, token
 
@@ -84,7 +85,7 @@ c.Spawner.environment = {
     # Teachers (admins) get the notebooks with their solutions.
     "COURSE_SOLUTIONS": lambda spawner: "1" if spawner.user.admin else "0",
 }
-for name in ("COURSE_CONTENT_REPO", "COURSE_CONTENT_BRANCH", "COURSE_CONTENT_SUBDIR"):
+for name in CONTENT_SOURCE_VARS:
     if os.environ.get(name):
         c.Spawner.environment[name] = os.environ[name]
 
@@ -103,6 +104,8 @@ cluster_env = {
         "COURSE_USER_MAX_CLUSTERS",
         "COURSE_USER_MAX_CORES",
         "COURSE_USER_MAX_MEMORY_GIB",
+        # The gateway reads the session presets from the servers' course source.
+        *CONTENT_SOURCE_VARS,
     )
     if name in os.environ
 }

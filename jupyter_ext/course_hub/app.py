@@ -68,9 +68,13 @@ class CourseHub(ExtensionApp):
         return os.environ.get("COURSE_CONTENT_SUBDIR", "")
 
     content_refresh_interval = Float(
-        60.0,
-        help="Seconds between two fetches of content_repo (0 fetches on every request).",
+        help="""Seconds between two fetches of content_repo (0 fetches on every
+        request). Default: $COURSE_CONTENT_REFRESH_INTERVAL, else 60.""",
     ).tag(config=True)
+
+    @default("content_refresh_interval")
+    def _content_refresh_interval_default(self) -> float:
+        return float(os.environ.get("COURSE_CONTENT_REFRESH_INTERVAL") or 60)
 
     course_dir = Unicode(
         help="""Folder, relative to the server's root directory (the student's

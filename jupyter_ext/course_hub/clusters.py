@@ -173,12 +173,41 @@ def resolve_create(body: dict, manifest: Manifest) -> dict[str, Any]:
         custom = any(extra.get(k, v) != v for k, v in options.items())
         options[SESSION_OPTION] = "custom" if custom else session_id
     options.update(extra)
+    # The session whose preset these options are, if nothing overrode it.
+    preset = session_id if session_id and options.get(SESSION_OPTION) == session_id else None
     if "workers" in body:
         workers = _int(body, "workers")
         adaptive = None
     if "adaptive" in body:
         adaptive = parse_adaptive(body["adaptive"])
-    return {"options": options, "workers": workers, "adaptive": adaptive}
+    return {"options": options, "workers": workers, "adaptive": adaptive, "preset": preset}
+
+
+def _fit_session_choice(options: dict[str, Any], opts: Any) -> dict[str, Any]:
+    """Send the session preset's cores and memory as such when the gateway
+    does not offer that session.
+
+    The servers read the course from its source (a teacher's git repository
+    can add a session during the term) and the gateway may know an older
+    program, or none (a plain gateway). The preset's values are in
+    ``options`` already, so the cluster gets what the session asks for either
+    way; only the label is lost.
+    """
+    session = options[SESSION_OPTION]
+    field = opts._fields[SESSION_OPTION]  # the client keeps no public per-field spec
+    choices = list(getattr(field, "options", None) or [])
+    if session in choices:
+        return options
+    rest = {k: v for k, v in options.items() if k != SESSION_OPTION}
+    log.warning(
+        "The gateway offers no preset for session %r (it offers %s): sending its "
+        "cores and memory as a custom cluster.",
+        session,
+        ", ".join(map(str, choices)) or "none",
+    )
+    if "custom" in choices:
+        rest[SESSION_OPTION] = "custom"
+    return rest
 
 
 class ClusterManager:
@@ -254,13 +283,20 @@ class ClusterManager:
         options: dict[str, Any],
         workers: int | None = None,
         adaptive: dict[str, int] | None = None,
+        preset: str | None = None,
     ) -> dict:
-        """Start a cluster, wait until it runs, then scale it; never leave half of one."""
+        """Start a cluster, wait until it runs, then scale it; never leave half of one.
+
+        ``preset`` names the session of the course whose preset ``options``
+        carry (see :func:`resolve_create`).
+        """
         with gateway_errors():
             opts = await self.gateway.cluster_options()
         if SESSION_OPTION not in opts:
             # A gateway without our presets: cores and memory are sent as such.
             options = {k: v for k, v in options.items() if k != SESSION_OPTION}
+        elif preset is not None:
+            options = _fit_session_choice(options, opts)
         for key, value in options.items():
             if key not in opts:
                 known = ", ".join(sorted(opts)) or "none"

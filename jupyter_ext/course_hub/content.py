@@ -26,6 +26,15 @@ from .manifest import MANIFEST_NAME, Manifest, ManifestError, load_manifest
 
 log = logging.getLogger(__name__)
 
+#: The variables that say where the course comes from. The hub passes them to
+#: every server and to the gateway, so that both read the same program.
+CONTENT_SOURCE_VARS = (
+    "COURSE_CONTENT_REPO",
+    "COURSE_CONTENT_BRANCH",
+    "COURSE_CONTENT_SUBDIR",
+    "COURSE_CONTENT_REFRESH_INTERVAL",
+)
+
 
 def packaged_content_dir() -> Path:
     """The course content shipped inside the wheel (``course/`` at build time)."""

@@ -178,7 +178,9 @@ class ClustersHandler(CourseHandler):
     @web.authenticated
     @course_api
     async def post(self) -> None:
-        request = resolve_create(self.json_body(), self.state.source.manifest())
+        body = self.json_body()
+        await self.state.source.refresh()  # the session's current preset
+        request = resolve_create(body, self.state.source.manifest())
         model = await self.state.clusters.create(**request)
         self.reply(model, status=201)
 

@@ -95,7 +95,7 @@ def cmdline(p: psutil.Process) -> str:
         return ""
 
 
-def start_hub(tmp: Path, name: str) -> Hub:
+def start_hub(tmp: Path, name: str, env: dict[str, str] | None = None) -> Hub:
     ARTIFACTS.mkdir(exist_ok=True)
     state = tmp / "state"
     content = tmp / "course"
@@ -109,6 +109,7 @@ def start_hub(tmp: Path, name: str) -> Hub:
         COURSE_ADMIN_PASSWORD=ADMIN_PASSWORD,
         HUB_PORT=str(port),
         COURSE_CLUSTER_IDLE_TIMEOUT="600",
+        **(env or {}),
     )
     log_path = ARTIFACTS / f"{name}.log"
     log = open(log_path, "w")

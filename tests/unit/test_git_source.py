@@ -74,3 +74,34 @@ async def test_a_broken_push_keeps_the_last_good_program(jp_fetch, teacher_repo)
     assert status == 200
     assert body["course"]["title"] == "Mini course"
     assert "course.title: Field required" in body["content_error"]
+
+
+EXTRA_SESSION = """\
+  - id: extra
+    title: Extra
+    duration: 1h
+    cluster:
+      workers: 0
+      worker_cores: 2
+      worker_memory: 1.5
+"""
+
+
+def push_extra_session(repo: Path) -> None:
+    """The teacher adds a session with its own cluster preset during the term."""
+    manifest = repo / "course" / "course.yml"
+    manifest.write_text(manifest.read_text() + EXTRA_SESSION)
+    git("commit", "-qam", "a session with a cluster", cwd=repo)
+
+
+async def test_a_new_session_preset_works_on_a_gateway_that_does_not_know_it(
+    jp_fetch, teacher_repo
+):
+    # This gateway was started with the old program: its session choice
+    # offers no "extra". The cluster still gets the preset's cores and memory.
+    push_extra_session(teacher_repo)
+    status, model = await call(jp_fetch, "POST", "clusters", body={"session": "extra"})
+    assert status == 201, model
+    assert model["options"] == {"session": "custom", "worker_cores": 2, "worker_memory": 1.5}
+    status, _ = await call(jp_fetch, "DELETE", f"clusters/{model['name']}")
+    assert status == 204

@@ -3,6 +3,7 @@ dask-gateway-server would, and the helpers they use."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
 from concurrent.futures import ThreadPoolExecutor
@@ -75,7 +76,8 @@ def test_gateway_config(hub_env):
     assert c.ClusterConfig.scheduler_cmd[1:] == ["scheduler"]
     assert c.ClusterConfig.worker_cmd[1:] == ["worker", "--no-dashboard"]
     assert c.ClusterConfig.environment["DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL"] == "500ms"
-    options = c.Backend.cluster_options
+    # A callable that follows the course source (tests/unit/test_gateway_presets.py).
+    options = asyncio.run(c.Backend.cluster_options(None))
     assert [f.field for f in options.fields] == ["session", "worker_cores", "worker_memory"]
     preset = options.get_configuration(options.parse_options({"session": "evaluation"}), None)
     assert preset["worker_memory"] == 3 * GIB

@@ -6,16 +6,34 @@ session's preset from ``course.yml``. Notebooks can then write
 ``gateway.new_cluster(session="dask")`` and get what the teacher planned.
 The options themselves are built by :mod:`.presets`, which the Kubernetes
 values embed as source.
+
+The local and compose gateways follow the course as the servers do
+(:class:`LiveClusterOptions`): when a teacher's git repository adds or
+changes a preset during the term, the gateway offers it within a minute,
+with no restart and no second copy of the program to keep in step.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+from pathlib import Path
 from typing import Any
 
-from ..manifest import Manifest
+from ..content import ContentSource, FolderSource, GitSource
+from ..errors import CourseError
+from ..manifest import Manifest, ManifestError
 from .presets import GIB, build_options
 
-__all__ = ["GIB", "cluster_options", "manifest_presets"]
+__all__ = [
+    "GIB",
+    "LiveClusterOptions",
+    "cluster_options",
+    "content_source_from_env",
+    "manifest_presets",
+]
+
+log = logging.getLogger(__name__)
 
 
 def manifest_presets(manifest: Manifest) -> dict[str, dict[str, Any]]:
@@ -39,3 +57,66 @@ def cluster_options(
     return build_options(
         manifest_presets(manifest), max_cores, max_memory_gib, default_cores, default_memory_gib
     )
+
+
+def content_source_from_env(default_dir: Path | str, cache_dir: Path | str) -> ContentSource:
+    """The course source the servers use, read from the same variables
+    (``COURSE_CONTENT_REPO``, ``_BRANCH``, ``_SUBDIR``, else ``COURSE_CONTENT_DIR``
+    or ``default_dir``), so that the gateway and the servers agree."""
+    repo = os.environ.get("COURSE_CONTENT_REPO", "")
+    if repo:
+        return GitSource(
+            repo,
+            os.environ.get("COURSE_CONTENT_BRANCH") or "main",
+            cache_dir=Path(cache_dir),
+            subdir=os.environ.get("COURSE_CONTENT_SUBDIR", ""),
+            refresh_interval=float(os.environ.get("COURSE_CONTENT_REFRESH_INTERVAL", "60")),
+        )
+    return FolderSource(os.environ.get("COURSE_CONTENT_DIR") or default_dir)
+
+
+class LiveClusterOptions:
+    """``c.Backend.cluster_options`` as a callable: the presets of the current
+    course, rebuilt when its manifest changes.
+
+    Never fails a request: if the source cannot be fetched, or its manifest
+    is broken, or a new preset is outside the limits, the last good options
+    stay (the error is logged), and before any good manifest the form offers
+    cores and memory only; the course extension then sends a session's cores
+    and memory as a custom cluster.
+    """
+
+    def __init__(self, source: ContentSource, **limits: Any) -> None:
+        self.source = source
+        self.limits = limits
+        self._manifest: Manifest | None = None
+        self._options: Any = None
+
+    def check(self) -> None:
+        """For start-up: raise on a broken local manifest or an impossible preset."""
+        if isinstance(self.source, FolderSource):
+            self._build(self.source.manifest())
+
+    def _build(self, manifest: Manifest) -> Any:
+        options = cluster_options(manifest, **self.limits)
+        self._manifest, self._options = manifest, options
+        return options
+
+    async def __call__(self, user: Any = None) -> Any:
+        try:
+            await self.source.refresh()
+        except CourseError as exc:
+            log.warning("Course content for the cluster presets: %s", exc.message)
+        try:
+            manifest = self.source.manifest()
+        except (ManifestError, OSError) as exc:
+            log.error("Course manifest for the cluster presets: %s", exc)
+            manifest = None
+        if manifest is not None and manifest is not self._manifest:
+            try:
+                return self._build(manifest)
+            except ValueError as exc:
+                log.error("Keeping the previous cluster presets: %s", exc)
+        if self._options is None:
+            self._options = build_options({}, **self.limits)
+        return self._options
