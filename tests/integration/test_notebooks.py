@@ -25,6 +25,13 @@ NOTEBOOKS = [f"{s.source_folder}/{nb.path}" for s in MANIFEST.sessions for nb in
 # Small data for CI; a class runs the defaults in each notebook's parameters cell.
 PARAMETERS = {
     "big-data/01-mapreduce-by-hand.ipynb": {"DOCUMENTS": 2000, "RECORDS": 20000},
+    # More workers than the local gateway's limit (4): the notebook sees the cap.
+    "kubernetes/01-first-gateway-cluster.ipynb": {
+        "WORKERS": 6,
+        "SAMPLES": 20_000_000,
+        "CHUNK": 2_000_000,
+        "WAIT_TIMEOUT": 120,
+    },
     "spark/02-mapreduce-with-spark.ipynb": {
         "SAMPLES": 100_000,
         "GAMES": 2000,
