@@ -21,21 +21,30 @@ JLPM := PATH=$(abspath $(VENV))/bin:$$PATH jlpm
 # (`make base-image`); a host CA bundle is passed as a build secret.
 DOCKER ?= docker
 COMPOSE ?= $(shell $(DOCKER) compose version >/dev/null 2>&1 && echo "$(DOCKER) compose" || $(PY) -c "import compose, os; print(os.path.join(os.path.dirname(compose.__file__), 'docker-compose'))" 2>/dev/null)
-BASE_IMAGE ?= debian:12.12-slim
-CA_BUNDLE ?= $(firstword $(wildcard /etc/ssl/certs/ca-certificates.crt))
-REGISTRY ?= course-hub
-TAG ?= dev
-GIT_SHA := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
-CALVER := $(shell date -u +%Y.%m.%d)
-IMAGES := hub singleuser
+# Each image setting comes from the make command line (or the shell), else
+# .env, else the default of docker-compose.yml (for CA_BUNDLE: this machine's
+# bundle). They are exported so compose builds and runs the very images named
+# here; as they equal .env's values whenever .env sets them, exporting them
+# never overrides .env (compose prefers the shell's values to .env's).
+dotenv = $(shell sed -n 's/^$(1)=//p' .env 2>/dev/null | tail -n 1 | sed -e 's/[[:space:]][[:space:]]*\#.*//' -e "s/^'\(.*\)'$$/\1/" -e 's/^"\(.*\)"$$/\1/')
+BASE_IMAGE := $(or $(BASE_IMAGE),$(call dotenv,BASE_IMAGE),debian:12.12-slim)
+CA_BUNDLE := $(or $(CA_BUNDLE),$(call dotenv,CA_BUNDLE),$(firstword $(wildcard /etc/ssl/certs/ca-certificates.crt)))
+REGISTRY := $(or $(REGISTRY),$(call dotenv,REGISTRY),course-hub)
+TAG := $(or $(TAG),$(call dotenv,TAG),dev)
 export BASE_IMAGE CA_BUNDLE REGISTRY TAG
+IMAGES := hub singleuser
+# `make push` tags: the commit (with -dirty if tracked files changed since),
+# the date (CalVer), and TAG when it names a release rather than `dev`.
+GIT_SHA = $(shell git rev-parse --short=12 HEAD 2>/dev/null)$(if $(shell git status --porcelain --untracked-files=no 2>/dev/null),-dirty)
+CALVER := $(shell date -u +%Y.%m.%d)
+PUSH_TAGS = $(GIT_SHA) $(CALVER) $(filter-out dev $(GIT_SHA) $(CALVER),$(TAG))
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help env lab hub test test-lint test-lab test-unit test-integration test-e2e test-browser test-images test-compose images up base-image push bench lint format lock validate clean
+.PHONY: help env lab hub test test-lint test-lab test-unit test-integration test-e2e test-browser test-images test-compose images up settings base-image push bench lint format lock validate clean
 
 help: ## List the verbs
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(VENV)/.stack: requirements/dev.lock requirements/bootstrap.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -104,21 +113,28 @@ test-compose: env images ## Compose tier: `docker compose up`, students' contain
 images: env ## Build the hub and single-user images (BASE_IMAGE, CA_BUNDLE, REGISTRY, TAG)
 	@start=$$(date +%s); $(COMPOSE) build init singleuser && \
 	  echo "images built in $$(( $$(date +%s) - start )) s:" && \
-	  for i in $(IMAGES); do $(DOCKER) image inspect --format "{{index .RepoTags 0}} {{.Size}}" $(REGISTRY)/$$i:$(TAG) | awk '{printf "  %s %.2f GB\n", $$1, $$2/1e9}'; done
+	  for i in $(IMAGES); do $(DOCKER) image inspect --format "$(REGISTRY)/$$i:$(TAG) {{.Size}}" $(REGISTRY)/$$i:$(TAG) | awk '{printf "  %s %.2f GB\n", $$1, $$2/1e9}'; done
 
 up: images ## docker compose up, with the Compose v2 this machine has (plugin or locked binary)
 	$(COMPOSE) up
 
+settings: ## Print the image settings in effect (command line, else .env, else defaults), as compose gets them
+	@printf '%s\n' "REGISTRY=$$REGISTRY" "TAG=$$TAG" "BASE_IMAGE=$$BASE_IMAGE" "CA_BUNDLE=$$CA_BUNDLE"
+
 base-image: ## Build a Debian 12 base image locally (debootstrap + docker import), for BASE_IMAGE
 	DOCKER=$(DOCKER) images/base-image course-hub/debian:bookworm
 
-push: ## Tag the images with the git SHA and a CalVer date and push them (REGISTRY=... TAG=...)
-	@test "$(REGISTRY)" != course-hub || { echo "set REGISTRY=<your registry>/<project>"; exit 2; }
-	for i in $(IMAGES); do \
-	  for t in $(GIT_SHA) $(CALVER); do \
-	    $(DOCKER) tag $(REGISTRY)/$$i:$(TAG) $(REGISTRY)/$$i:$$t && $(DOCKER) push $(REGISTRY)/$$i:$$t || exit 1; \
-	  done; \
-	done
+# Builds first (a warm build of an unchanged checkout takes seconds), so the
+# commit tag always names what this checkout builds. DRY_RUN=1 only prints.
+push: $(if $(DRY_RUN),,images) ## Build, tag with the git SHA and a CalVer date, push (REGISTRY=... [TAG=...] [DRY_RUN=1])
+	@test "$(REGISTRY)" != course-hub || { echo "make push: set REGISTRY=<your registry>/<project> (command line or .env)" >&2; exit 2; }
+	@test -n "$(GIT_SHA)" || { echo "make push: not a git checkout, no commit to tag the images with" >&2; exit 2; }
+	@set -e; run() { echo "$(DOCKER) $$*"; $(if $(DRY_RUN),:,$(DOCKER) "$$@"); }; \
+	for i in $(IMAGES); do for t in $(PUSH_TAGS); do \
+	  test "$$t" = "$(TAG)" || run tag $(REGISTRY)/$$i:$(TAG) $(REGISTRY)/$$i:$$t; \
+	  run push $(REGISTRY)/$$i:$$t; \
+	done; done
+	@echo "$(if $(DRY_RUN),would push,pushed) $(strip $(PUSH_TAGS)) of $(IMAGES) to $(REGISTRY); for the cluster: course-hub render-values --registry $(REGISTRY) --tag $(GIT_SHA)"
 
 lint: test-lint ## Alias of test-lint
 
