@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -252,3 +253,21 @@ def test_hub_refuses_weak_or_missing_passwords(user_password, admin_password):
     env = {"HELM_RELEASE_NAME": "course", "POD_NAMESPACE": "sdd"}
     with pytest.raises(ValueError, match="missing, default or weak"):
         hub_config_after_snippets(rendered("class"), env, secrets)
+
+
+def test_the_chart_versions_are_pinned_and_stated_alike():
+    """The values' header names the charts they were checked against; the admin
+    guide states the same ones and pins the chart in its helm command; the
+    dask-gateway chart is the gateway version the images lock."""
+    header = (VALUES / "values.yaml").read_text().split("\n\n", 1)[0]
+    commit = re.search(r"dask/helm-chart ([0-9a-f]{7,40})", header)[1]
+    jupyterhub = re.search(r"jupyterhub (\d+\.\d+\.\d+)", header)[1]
+    gateway = re.search(r"dask-gateway (\d+\.\d+\.\d+)", header)[1]
+    lock = (REPO / "requirements" / "base.lock").read_text()
+    assert re.search(rf"^dask-gateway=={re.escape(gateway)} ", lock, re.M), gateway
+    assert commit in (SCHEMAS / "README.md").read_text()  # the schemas we validate with
+    guide = (REPO / "docs" / "admin.md").read_text()
+    for pin in (commit, f"jupyterhub {jupyterhub}", f"dask-gateway {gateway}"):
+        assert pin in guide, pin
+    installs = [line for line in guide.splitlines() if line.startswith("helm upgrade --install")]
+    assert installs and all("--version" in line for line in installs), installs
