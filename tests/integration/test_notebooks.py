@@ -25,6 +25,9 @@ NOTEBOOKS = [f"{s.source_folder}/{nb.path}" for s in MANIFEST.sessions for nb in
 # Small data for CI; a class runs the defaults in each notebook's parameters cell.
 PARAMETERS = {
     "big-data/01-mapreduce-by-hand.ipynb": {"DOCUMENTS": 2000, "RECORDS": 20000},
+    "dask/01-check-your-environment.ipynb": {"SAMPLES": 2_000_000, "CHUNK": 500_000},
+    "evaluation/00-getting-started.ipynb": {"SAMPLES": 2_000_000, "CHUNK": 500_000},
+    "spark/01-spark-wordcount.ipynb": {"REPEAT": 100, "SAMPLES": 50_000, "PARTITIONS": 4},
     # More workers than the local gateway's limit (4): the notebook sees the cap.
     "kubernetes/01-first-gateway-cluster.ipynb": {
         "WORKERS": 6,
@@ -51,6 +54,7 @@ PARAMETERS = {
         "WORKERS": 2,
         "SEARCH_FRACTION": 0.1,
         "N_ITER": 4,
+        "PI_SAMPLES": 1_000_000,
     },
 }
 TIMES: dict[str, float] = {}
