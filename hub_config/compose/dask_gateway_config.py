@@ -14,9 +14,8 @@ from pathlib import Path
 
 from course_hub.content import packaged_content_dir
 from course_hub.hub.cluster_env import CLASSROOM_DASK_ENV, WORKER_ARGS
-from course_hub.hub.gateway import cluster_options
+from course_hub.hub.gateway import LiveClusterOptions, content_source_from_env
 from course_hub.hub.secrets import read_secret
-from course_hub.manifest import MANIFEST_NAME, load_manifest
 
 c = get_config()
 
@@ -73,6 +72,8 @@ c.StudentLimits.max_clusters = int(os.environ.get("COURSE_USER_MAX_CLUSTERS", "2
 c.StudentLimits.max_cores = float(os.environ.get("COURSE_USER_MAX_CORES", "8"))
 c.StudentLimits.max_memory_gib = float(os.environ.get("COURSE_USER_MAX_MEMORY_GIB", "16"))
 
-# --- The options form with the session presets of the course in the image.
-manifest = load_manifest(content / MANIFEST_NAME, content)
-c.Backend.cluster_options = cluster_options(manifest)
+# --- The options form with the session presets of the course: the copy in the
+# image, or the teacher's git repository the servers follow too.
+live_options = LiveClusterOptions(content_source_from_env(content, state / "content"))
+live_options.check()
+c.Backend.cluster_options = live_options

@@ -10,6 +10,7 @@ service. Secrets come from the private `secrets` volume, filled once by the
 import os
 from pathlib import Path
 
+from course_hub.content import CONTENT_SOURCE_VARS
 from course_hub.hub.janitor import ROLE, ROLE_LABEL
 from course_hub.hub.local import credentials, roster
 from course_hub.hub.names import ACCOUNT_NAME
@@ -89,7 +90,7 @@ c.Spawner.environment = {
     # Teachers (admins) get the notebooks with their solutions.
     "COURSE_SOLUTIONS": lambda spawner: "1" if spawner.user.admin else "0",
 }
-for name in ("COURSE_CONTENT_REPO", "COURSE_CONTENT_BRANCH", "COURSE_CONTENT_SUBDIR"):
+for name in CONTENT_SOURCE_VARS:
     if os.environ.get(name):
         c.Spawner.environment[name] = os.environ[name]
 # Students' servers outlive the hub: `docker compose restart hub`, a hub crash
