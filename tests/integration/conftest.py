@@ -1,9 +1,12 @@
 """Integration tier: the extension against a real dask-gateway-server process
 (the local hub's config, UnsafeLocalBackend: real scheduler and worker
-processes), restartable to test what survives a gateway restart."""
+processes), restartable to test what survives a gateway restart. The course
+notebooks' run times are kept in .test-artifacts/notebooks/ and listed at the
+end of the run."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -25,6 +28,33 @@ pytest_plugins = ("pytest_jupyter.jupyter_server",)
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
+NOTEBOOK_ARTIFACTS = ARTIFACTS / "notebooks"
+# Each course notebook run of this session: seconds, parameters, outcome, results.
+NOTEBOOK_RUNS: dict[str, dict] = {}
+
+
+def record_notebook_run(path: str, run: dict) -> None:
+    """Keep a notebook's run, and write them all to timings.json (CI keeps the folder)."""
+    NOTEBOOK_RUNS[path] = run
+    NOTEBOOK_ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    report = {"cpus": os.cpu_count(), "notebooks": NOTEBOOK_RUNS}
+    (NOTEBOOK_ARTIFACTS / "timings.json").write_text(json.dumps(report, indent=2) + "\n")
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The notebooks' run times and sizes, in the CI log."""
+    if not NOTEBOOK_RUNS:
+        return
+    write = terminalreporter.write_line
+    terminalreporter.section("course notebooks: run time and parameters")
+    for path, run in NOTEBOOK_RUNS.items():
+        sizes = ", ".join(
+            f"{k}={v:_}" if isinstance(v, int) else f"{k}={v}"
+            for k, v in run["parameters"].items()
+        )
+        write(f"{run['seconds']:7.1f} s  {run['outcome']:6}  {path}  {sizes or '(its defaults)'}")
+    total = sum(run["seconds"] for run in NOTEBOOK_RUNS.values())
+    write(f"{total:7.1f} s  in all ({os.cpu_count()} CPUs); {NOTEBOOK_ARTIFACTS / 'timings.json'}")
 
 
 @dataclass
