@@ -86,6 +86,9 @@ def render(
     if course_repo:
         extra_env["COURSE_CONTENT_REPO"] = course_repo
         extra_env["COURSE_CONTENT_BRANCH"] = course_branch or "main"
+        # The gateway follows the same repository for its session presets.
+        for name in ("COURSE_CONTENT_REPO", "COURSE_CONTENT_BRANCH"):
+            gateway["env"] = _set_env(gateway["env"], name, extra_env[name])
     if host:
         https = hub.setdefault("proxy", {}).setdefault("https", {})
         https["enabled"] = True

@@ -8,12 +8,15 @@ traitlets config prepared the way the charts prepare it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import jsonschema
@@ -187,6 +190,46 @@ def test_gateway_snippets_give_presets_and_limits():
     small = gateway_config_after_snippets(rendered("test"))
     assert small.ClusterConfig.cluster_max_workers == 4
     assert small.ClusterConfig.idle_timeout == 600
+
+
+def test_gateway_presets_follow_the_course_repository(tmp_path):
+    # A teacher's repository with one more session than the image's course.
+    repo = tmp_path / "teacher"
+    shutil.copytree(REPO / "course", repo / "course")
+    manifest = repo / "course" / "course.yml"
+    manifest.write_text(
+        manifest.read_text()
+        + "  - id: extra\n    title: Extra\n    duration: 1h\n"
+        + "    cluster: {workers: 1, worker_cores: 2, worker_memory: 4}\n"
+    )
+    run = dict(cwd=repo, check=True, capture_output=True)
+    subprocess.run(["git", "init", "-q", "-b", "term-1"], **run)
+    subprocess.run(["git", "add", "-A"], **run)
+    subprocess.run(
+        ["git", "-c", "user.name=T", "-c", "user.email=t@e.org", "commit", "-qm", "c"], **run
+    )
+
+    def options_of_a_fresh_gateway_pod(values: dict, tmp: Path):
+        tmp.mkdir()
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("TMPDIR", str(tmp))  # the pod's own /tmp
+            tempfile.tempdir = None
+            try:
+                c = gateway_config_after_snippets(values)
+                return asyncio.run(c.Backend.cluster_options(None))
+            finally:
+                tempfile.tempdir = None
+
+    values = rendered("class", course_repo=f"file://{repo}", course_branch="term-1")
+    options = options_of_a_fresh_gateway_pod(values, tmp_path / "pod-1")
+    assert list(options.fields[0].options)[-1] == "extra"
+    extra = options.get_configuration(options.parse_options({"session": "extra"}), None)
+    assert (extra["worker_cores"], extra["worker_memory"]) == (2, 4 * GIB)
+
+    # Unreachable repository: the presets rendered from the image's course.
+    values = rendered("class", course_repo=f"file://{tmp_path / 'gone'}")
+    options = options_of_a_fresh_gateway_pod(values, tmp_path / "pod-2")
+    assert list(options.fields[0].options) == ["custom", "dask", "evaluation", "kubernetes"]
 
 
 def test_render_values_sets_images_course_and_class_size():

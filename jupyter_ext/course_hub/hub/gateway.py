@@ -82,15 +82,17 @@ class LiveClusterOptions:
     Never fails a request: if the source cannot be fetched, or its manifest
     is broken, or a new preset is outside the limits, the last good options
     stay (the error is logged), and before any good manifest the form offers
-    cores and memory only; the course extension then sends a session's cores
-    and memory as a custom cluster.
+    ``fallback`` or cores and memory only; the course extension then sends a
+    session's cores and memory as a custom cluster.
     """
 
-    def __init__(self, source: ContentSource, **limits: Any) -> None:
+    def __init__(self, source: ContentSource, fallback: Any = None, **limits: Any) -> None:
         self.source = source
         self.limits = limits
         self._manifest: Manifest | None = None
-        self._options: Any = None
+        #: What to offer before a good manifest: e.g. the presets rendered from
+        #: the course in the image (DaskHub); else cores and memory only.
+        self._options: Any = fallback
 
     def check(self) -> None:
         """For start-up: raise on a broken local manifest or an impossible preset."""
