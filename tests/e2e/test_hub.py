@@ -196,9 +196,8 @@ def test_course_notebooks_run_on_the_hub(hub, alice):
     assert sorted(ran) == [
         "course/dask/01-check-your-environment.ipynb",
         "course/evaluation/00-getting-started.ipynb",
-        "course/kubernetes/01-first-gateway-cluster.ipynb",
         "course/spark/01-spark-wordcount.ipynb",
-    ], ran
+    ], ran  # the others have exercises: their teacher versions run in the integration tier
     # The notebooks shut their clusters down.
     assert alice.api("GET", "/clusters").json()["clusters"] == []
 
