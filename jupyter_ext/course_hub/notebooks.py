@@ -16,6 +16,7 @@ teacher's is the file in the course folder. Nothing is maintained twice.
 
 from __future__ import annotations
 
+import ast
 import copy
 import json
 from typing import Any
@@ -61,10 +62,32 @@ def student_bytes(data: bytes) -> bytes:
     return (nbformat.writes(student_version(nb)) + "\n").encode("utf-8")
 
 
+def assigned_parameters(nb: NotebookNode) -> set[str]:
+    """The names the notebook's ``parameters`` cell assigns."""
+    names = set()
+    for cell in nb.cells:
+        if PARAMETERS in tags(cell):
+            for node in ast.walk(ast.parse(cell.source)):
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                    names.add(node.id)
+    return names
+
+
 def inject_parameters(nb: NotebookNode, parameters: dict[str, Any]) -> NotebookNode:
-    """Papermill's convention: a cell after the ``parameters`` cell overrides them."""
+    """Papermill's convention: a cell after the ``parameters`` cell overrides them.
+
+    Refuses (``ValueError``) a name the parameters cell does not assign: a
+    misspelt one would be ignored and the notebook would run at full size.
+    """
     if not parameters:
         return nb
+    known = assigned_parameters(nb)
+    unknown = sorted(set(parameters) - known)
+    if unknown:
+        raise ValueError(
+            f"not assigned in the notebook's parameters cell: {', '.join(unknown)} "
+            f"(it assigns {', '.join(sorted(known)) or 'nothing'})"
+        )
     out = copy.deepcopy(nb)
     lines = [f"{name} = {json.dumps(value)}" for name, value in parameters.items()]
     cell = nbformat.v4.new_code_cell("# Parameters injected for this run\n" + "\n".join(lines))

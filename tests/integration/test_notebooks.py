@@ -12,14 +12,12 @@ the terminal summary lists the times (conftest.py).
 
 from __future__ import annotations
 
-import ast
 import json
 import math
 import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import nbformat
 import pytest
@@ -27,8 +25,7 @@ from nbclient import NotebookClient
 from nbformat import NotebookNode
 
 from course_hub.manifest import load_manifest
-from course_hub.notebooks import PARAMETERS as PARAMETERS_TAG
-from course_hub.notebooks import inject_parameters, tags
+from course_hub.notebooks import assigned_parameters, inject_parameters
 
 from .conftest import NOTEBOOK_ARTIFACTS, record_notebook_run
 
@@ -73,29 +70,6 @@ PARAMETERS = {
 }
 # hub_config/local/dask_gateway_config.py: workers per cluster, unless the environment says.
 GATEWAY_MAX_WORKERS = int(os.environ.get("COURSE_CLUSTER_MAX_WORKERS", "4"))
-
-
-def assigned_parameters(nb: NotebookNode) -> set[str]:
-    """The names the notebook's ``parameters`` cell assigns."""
-    names = set()
-    for cell in nb.cells:
-        if PARAMETERS_TAG in tags(cell):
-            for node in ast.walk(ast.parse(cell.source)):
-                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                    names.add(node.id)
-    return names
-
-
-def with_parameters(nb: NotebookNode, parameters: dict[str, Any]) -> NotebookNode:
-    """``inject_parameters``, refusing any name the parameters cell does not assign:
-    a misspelt name would be ignored, and the notebook would run at full size."""
-    unknown = sorted(set(parameters) - assigned_parameters(nb))
-    if unknown:
-        raise ValueError(
-            f"not assigned in the notebook's parameters cell: {', '.join(unknown)} "
-            f"(it assigns {', '.join(sorted(assigned_parameters(nb))) or 'nothing'})"
-        )
-    return inject_parameters(nb, parameters)
 
 
 # --- The key results of each notebook: the variables to read, and their check.
@@ -212,7 +186,7 @@ def gateway_env(real_gateway, monkeypatch):
 @pytest.mark.parametrize("path", NOTEBOOKS)
 def test_teacher_solution_runs(path, gateway_env, tmp_path):
     parameters = PARAMETERS.get(path, {})
-    nb = with_parameters(nbformat.read(COURSE / path, as_version=4), parameters)
+    nb = inject_parameters(nbformat.read(COURSE / path, as_version=4), parameters)
     names, check = RESULTS.get(path, ([], None))
     client = NotebookClient(
         nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
@@ -240,7 +214,10 @@ def test_teacher_solution_runs(path, gateway_env, tmp_path):
 @pytest.mark.parametrize("path", sorted(PARAMETERS))
 def test_ci_parameters_are_the_notebooks(path):
     """Every CI size is a name the notebook's parameters cell assigns."""
-    with_parameters(nbformat.read(COURSE / path, as_version=4), PARAMETERS[path])
+    nb = nbformat.read(COURSE / path, as_version=4)
+    assert set(PARAMETERS[path]) <= assigned_parameters(nb)
+    injected = inject_parameters(nb, PARAMETERS[path])
+    assert len(injected.cells) == len(nb.cells) + 1
 
 
 def test_every_notebook_with_parameters_runs_small_in_ci():
@@ -253,4 +230,4 @@ def test_every_notebook_with_parameters_runs_small_in_ci():
 def test_a_misspelt_parameter_fails_loudly():
     nb = nbformat.read(COURSE / "spark/02-mapreduce-with-spark.ipynb", as_version=4)
     with pytest.raises(ValueError, match="not assigned in the notebook's parameters cell: SAMPLE"):
-        with_parameters(nb, {"SAMPLE": 10, "GAMES": 20})
+        inject_parameters(nb, {"SAMPLE": 10, "GAMES": 20})
