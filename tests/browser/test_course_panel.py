@@ -8,6 +8,8 @@ import uuid
 
 from playwright.sync_api import Page, expect
 
+from ..e2e.conftest import PASSWORD
+from ..hubclient import Student
 from .conftest import Shots, log_in, open_course_panel, record
 
 
@@ -240,5 +242,61 @@ def test_quiz_answers_are_checked_and_kept(hub, browser):
         expect(second.get_by_label("B. Shuffle")).to_be_checked()
         expect(second.get_by_role("status")).to_contain_text("Right: B.")
         shot("kept-after-reload")
+    finally:
+        context.close()
+
+
+def test_a_cluster_made_in_code_adapts_and_stops_from_the_panel(hub, browser):
+    """Clusters from notebook code show in the panel; adaptive bounds from the card;
+    the palette's "Stop a Dask cluster…" with its confirmation."""
+    name = f"grace-{uuid.uuid4().hex[:6]}"
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    shot = Shots(page, "code-cluster")
+    try:
+        log_in(page, hub.url, name)
+        open_course_panel(page)
+        student = Student(hub.url, name, PASSWORD)
+        student.login()
+        out = student.run_code(
+            ["from dask_gateway import Gateway\nprint(Gateway().submit(session='dask'))"]
+        )
+        cluster = out[0].strip()
+        card = page.locator(f'#course-hub-panel [data-cluster="{cluster}"]')
+        expect(card).to_be_visible(timeout=60_000)
+        expect(card.locator(".jp-Course-tag")).to_have_text("dask")
+        expect(card.locator(".jp-Course-clusterStatus")).to_have_text(
+            "Running: 0 workers", timeout=120_000
+        )
+        shot("made-in-code")
+
+        card.get_by_role("spinbutton", name=re.compile("^Minimum workers")).fill("1")
+        card.get_by_role("spinbutton", name=re.compile("^Maximum workers")).fill("2")
+        card.get_by_role("button", name="Adapt").click()
+        expect(card.locator(".jp-Course-clusterStatus")).to_have_text(
+            "Running: 1 worker (adaptive 1-2)", timeout=120_000
+        )
+        shot("adaptive")
+
+        palette = page.locator(".lm-CommandPalette-input")
+        for _ in range(5):
+            page.locator(".lm-MenuBar-itemLabel", has_text="View").click()
+            page.locator(".lm-Menu-itemLabel", has_text="Activate Command Palette").click()
+            try:
+                expect(palette).to_be_visible(timeout=3000)
+                break
+            except AssertionError:
+                page.keyboard.press("Escape")
+        palette.fill("Stop a Dask cluster")
+        page.keyboard.press("Enter")
+        dialog = page.locator(".jp-Dialog")
+        expect(dialog).to_contain_text("Stop this cluster?")
+        dialog.locator(".jp-mod-warn").click()
+        expect(card).to_have_count(0, timeout=60_000)
+        running = [
+            c for c in student.api("GET", "/clusters").json()["clusters"] if c["name"] == cluster
+        ]
+        assert running == [], running
+        shot("stopped")
     finally:
         context.close()
