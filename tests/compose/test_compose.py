@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -19,7 +20,7 @@ import nbformat
 import pytest
 import requests
 
-from ..dockertools import HUB, REPO, compose_command, docker
+from ..dockertools import HUB, REPO, SINGLEUSER, compose_command, docker
 from ..e2e.conftest import ADMIN_PASSWORD, ARTIFACTS, PASSWORD, free_port_block
 from ..hubclient import Deadline, Student
 
@@ -71,6 +72,14 @@ class Stack:
         self.compose("down", *(["--volumes"] if volumes else []), timeout=300)
         return time.monotonic() - t0
 
+    def config(self, **settings: str) -> dict:
+        """The compose file as Compose resolves it (no engine needed)."""
+        env, self.env = self.env, {**self.env, **settings}
+        try:
+            return json.loads(self.compose("config", "--format", "json").stdout)
+        finally:
+            self.env = env
+
     def logs(self) -> str:
         proc = subprocess.run(
             [
@@ -117,6 +126,43 @@ def stack(request):
             docker("rm", "-f", f"course-hub-{name}", check=False)
             docker("volume", "rm", "-f", f"course-hub-home-{name}", check=False)
         print("\ncompose timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in s.timings.items()))
+        (ARTIFACTS / "compose").mkdir(parents=True, exist_ok=True)
+        (ARTIFACTS / "compose" / "timings.json").write_text(
+            json.dumps({k: round(v, 1) for k, v in s.timings.items()}, indent=2) + "\n"
+        )
+
+
+def test_gateway_and_students_run_the_single_user_image():
+    """Clusters run in the gateway container: it must be the notebooks' image."""
+    config = Stack(8000).config()
+    services = config["services"]
+    assert services["singleuser"]["image"] == SINGLEUSER
+    assert services["gateway"]["image"] == SINGLEUSER
+    assert services["gateway"]["pull_policy"] == "never"  # the one just built
+    assert services["hub"]["environment"]["SINGLEUSER_IMAGE"] == SINGLEUSER
+    assert "build" not in services["gateway"]  # built once, by the singleuser service
+
+
+def test_roster_setting_becomes_a_read_only_mount():
+    stack = Stack(8000)
+    default = stack.config(COURSE_ROSTER="")["services"]["hub"]
+    given = stack.config(COURSE_ROSTER="roster.txt")["services"]["hub"]
+    mounts = [
+        [v for v in hub["volumes"] if v["target"] == "/srv/course-roster.txt"]
+        for hub in (default, given)
+    ]
+    assert mounts[0] == [
+        {
+            "type": "bind",
+            "source": str(REPO / "hub_config/compose/roster.example.txt"),
+            "target": "/srv/course-roster.txt",
+            "read_only": True,
+        }
+    ]
+    assert mounts[1][0]["source"] == str(REPO / "roster.txt")  # relative to the project
+    assert mounts[1][0]["read_only"] is True
+    assert default["environment"]["COURSE_ROSTER"] == ""  # not read: anyone may log in
+    assert given["environment"]["COURSE_ROSTER"] == "/srv/course-roster.txt"
 
 
 def start(student: Student) -> None:
@@ -279,6 +325,47 @@ def test_a_gateway_restart_loses_no_file_and_clusters_start_again(stack):
     assert kept.cells[1].source.startswith("# erin's notes\n")
 
 
+#: In the student's kernel: what the client, the scheduler and each worker run.
+VERSIONS = """
+import json, socket, warnings
+with warnings.catch_warnings(record=True) as mismatch:
+    warnings.simplefilter("always")
+    versions = client.get_versions(check=True, packages=["dask-gateway", "pyarrow"])
+print(json.dumps({
+    "client": versions["client"]["packages"],
+    "scheduler": versions["scheduler"]["packages"],
+    "workers": [w["packages"] for w in versions["workers"].values()],
+    "mismatch": [str(w.message) for w in mismatch],
+    "hosts": {
+        "client": socket.gethostname(),
+        "scheduler": client.run_on_scheduler(socket.gethostname),
+        "workers": sorted(set(client.run(socket.gethostname).values())),
+    },
+}))
+"""
+
+
+def locked(name: str) -> str:
+    lock = (REPO / "requirements/base.lock").read_text()
+    m = re.search(rf"^{re.escape(name)}==(\S+)", lock, re.M)
+    assert m, name
+    return m.group(1)
+
+
+def assert_cluster_runs_the_notebook_environment(report: dict) -> None:
+    """The scheduler and workers (in the gateway container) and the notebook
+    (in the student's container) run the same versions: they cannot drift."""
+    hosts = report["hosts"]
+    assert hosts["scheduler"] != hosts["client"]  # two containers, really
+    assert hosts["workers"] == [hosts["scheduler"]]  # the gateway's
+    assert report["mismatch"] == []  # distributed's own check
+    assert len(report["workers"]) == 2
+    for side in (report["scheduler"], *report["workers"]):
+        assert side == report["client"]
+    for package in ("dask", "distributed", "dask-gateway"):
+        assert report["client"][package] == locked(package), package
+
+
 def test_full_flow_then_down_and_up_keeps_the_work(stack):
     carol = stack.student("carol")
     t0 = time.monotonic()
@@ -306,9 +393,20 @@ def test_full_flow_then_down_and_up_keeps_the_work(stack):
     model = carol.wait_cluster(r.json()["name"], 2, timeout=180)
     stack.timings["cluster to 2 workers"] = time.monotonic() - t0
     out = carol.run_code(
-        [model["connection_code"], "print(client.submit(sum, range(10)).result())"]
+        [
+            model["connection_code"],
+            "print(client.submit(sum, range(10)).result())",
+            VERSIONS,
+        ]
     )
     assert out[1].strip() == "45"
+    assert_cluster_runs_the_notebook_environment(json.loads(out[2].strip().splitlines()[-1]))
+    gateway = stack.compose("ps", "-q", "gateway").stdout.strip()
+    images = {
+        json.loads(docker("inspect", c).stdout)[0]["Image"]
+        for c in (gateway, f"course-hub-{carol.name}")
+    }
+    assert images == {json.loads(docker("image", "inspect", SINGLEUSER).stdout)[0]["Id"]}
     assert carol.api("DELETE", f"/clusters/{model['name']}").status_code == 204
     assert carol.api("GET", "/clusters").json()["clusters"] == []
 

@@ -20,11 +20,12 @@ from ..dockertools import REPO, docker
 
 MAKEFILE = REPO / "Makefile"
 REGISTRY = "localhost:1/x"  # port 1: nothing could ever be pushed there
+SETTINGS = ("REGISTRY", "TAG", "BASE_IMAGE", "CA_BUNDLE")
 
 
 def make(*args: str, cwd: Path = REPO, env: dict | None = None, check: bool = True):
     # The image settings from the test's own environment would win over .env.
-    base = {k: v for k, v in os.environ.items() if k not in ("REGISTRY", "TAG", "BASE_IMAGE")}
+    base = {k: v for k, v in os.environ.items() if k not in SETTINGS}
     proc = subprocess.run(
         ["make", "--no-print-directory", "-s", "-f", str(MAKEFILE), *args],
         cwd=cwd,
@@ -155,7 +156,9 @@ def test_push_after_a_plain_build_tags_what_was_built(tmp_path):
         'exec docker "$@"\n'
     )
     wrapper.chmod(0o755)
-    env = {"DOCKER": str(wrapper)}
+    # The base image and CA bundle the tier's images were built with: a warm build.
+    env = {k: os.environ[k] for k in ("BASE_IMAGE", "CA_BUNDLE") if k in os.environ}
+    env["DOCKER"] = str(wrapper)
     try:
         out = make("push", f"REGISTRY={REGISTRY}", "TAG=t", env=env).stdout
         names = pushed.read_text().split()
