@@ -12,6 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from course_hub.hub.local import free_port_block
 from course_hub.launcher import clear_stale_pid_file, reap_orphans, run
 
 CONFIG = Path(__file__).resolve().parents[2] / "hub_config" / "local" / "jupyterhub_config.py"
@@ -30,9 +31,9 @@ def env(tmp_path, monkeypatch, mini_course):
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """The hub takes six ports from this one: all must be free, or the launcher
+    reports busy ports before what the test is about."""
+    return free_port_block()
 
 
 def test_invalid_manifest(env, mini_course, capsys):
