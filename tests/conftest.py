@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import nbformat
@@ -75,6 +76,16 @@ def write_notebook(path: Path, *sources: str) -> None:
         cell["id"] = f"c{i}"
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, path)
+
+
+def git(*args: str, cwd: Path) -> None:
+    """git as a teacher runs it on their repository (an identity, no prompts)."""
+    subprocess.run(
+        ["git", "-c", "user.name=Teacher", "-c", "user.email=t@example.org", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+    )
 
 
 def make_mini_course(root: Path) -> Path:

@@ -93,6 +93,26 @@ def open_course_panel(page: Page) -> None:
     expect(page.locator("#course-hub-panel .jp-Course-sessions")).to_be_visible(timeout=30_000)
 
 
+def run_palette_command(page: Page, label: str) -> None:
+    """Run a command by its label through the command palette.
+
+    Chromium keeps Ctrl+Shift+C for its inspector: use the View menu. Lab may
+    still be settling and close the palette again: open it until it stays.
+    """
+    palette = page.locator(".lm-CommandPalette-input")
+    for _ in range(5):
+        page.locator(".lm-MenuBar-itemLabel", has_text="View").click()
+        page.locator(".lm-Menu-itemLabel", has_text="Activate Command Palette").click()
+        try:
+            expect(palette).to_be_visible(timeout=3000)
+            break
+        except AssertionError:
+            page.keyboard.press("Escape")
+    expect(palette).to_be_visible()
+    palette.fill(label)
+    page.keyboard.press("Enter")
+
+
 def record(name: str, values: dict) -> None:
     path = SHOTS / "timings.json"
     data = json.loads(path.read_text()) if path.exists() else {}

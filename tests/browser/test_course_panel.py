@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from ..e2e.conftest import PASSWORD
 from ..hubclient import Student
-from .conftest import Shots, log_in, open_course_panel, record
+from .conftest import Shots, log_in, open_course_panel, record, run_palette_command
 
 
 def session_card(page: Page, session_id: str):
@@ -169,20 +169,7 @@ def test_palette_and_bad_options(hub, browser):
     try:
         log_in(page, hub.url, f"eve-{uuid.uuid4().hex[:6]}")
         open_course_panel(page)
-        # (Chromium keeps Ctrl+Shift+C for its inspector: use the View menu. Lab may
-        # still be settling and close the palette again: open it until it stays.)
-        palette = page.locator(".lm-CommandPalette-input")
-        for _ in range(5):
-            page.locator(".lm-MenuBar-itemLabel", has_text="View").click()
-            page.locator(".lm-Menu-itemLabel", has_text="Activate Command Palette").click()
-            try:
-                expect(palette).to_be_visible(timeout=3000)
-                break
-            except AssertionError:
-                page.keyboard.press("Escape")
-        expect(palette).to_be_visible()
-        palette.fill("Open a course session")
-        page.keyboard.press("Enter")
+        run_palette_command(page, "Open a course session")
         dialog = page.locator(".jp-Dialog")
         expect(dialog).to_contain_text("Open a course session")
         dialog.locator("select").select_option(label="Big Data & Distributed Computing")
@@ -278,17 +265,7 @@ def test_a_cluster_made_in_code_adapts_and_stops_from_the_panel(hub, browser):
         )
         shot("adaptive")
 
-        palette = page.locator(".lm-CommandPalette-input")
-        for _ in range(5):
-            page.locator(".lm-MenuBar-itemLabel", has_text="View").click()
-            page.locator(".lm-Menu-itemLabel", has_text="Activate Command Palette").click()
-            try:
-                expect(palette).to_be_visible(timeout=3000)
-                break
-            except AssertionError:
-                page.keyboard.press("Escape")
-        palette.fill("Stop a Dask cluster")
-        page.keyboard.press("Enter")
+        run_palette_command(page, "Stop a Dask cluster")
         dialog = page.locator(".jp-Dialog")
         expect(dialog).to_contain_text("Stop this cluster?")
         dialog.locator(".jp-mod-warn").click()

@@ -9,11 +9,11 @@ preset works at once from the sidebar's "New cluster" and from notebook code
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from ..conftest import git
 from .conftest import REPO, start_hub
 
 EXTRA_SESSION = """\
@@ -26,15 +26,6 @@ EXTRA_SESSION = """\
       worker_cores: 1
       worker_memory: 1.5
 """
-
-
-def git(*args: str, cwd: Path) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=Teacher", "-c", "user.email=t@example.org", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,8 @@ from traitlets.config import Config
 from course_hub.daskhub import deep_merge, render, sizing, write_secrets
 from course_hub.hub.presets import GIB
 
+from ..conftest import git
+
 REPO = Path(__file__).resolve().parents[2]
 VALUES = REPO / "hub_config" / "daskhub"
 SCHEMAS = REPO.parent / "shared" / "helm-schemas"
@@ -202,12 +204,9 @@ def test_gateway_presets_follow_the_course_repository(tmp_path):
         + "  - id: extra\n    title: Extra\n    duration: 1h\n"
         + "    cluster: {workers: 1, worker_cores: 2, worker_memory: 4}\n"
     )
-    run = dict(cwd=repo, check=True, capture_output=True)
-    subprocess.run(["git", "init", "-q", "-b", "term-1"], **run)
-    subprocess.run(["git", "add", "-A"], **run)
-    subprocess.run(
-        ["git", "-c", "user.name=T", "-c", "user.email=t@e.org", "commit", "-qm", "c"], **run
-    )
+    git("init", "-q", "-b", "term-1", cwd=repo)
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", "one more session", cwd=repo)
 
     def options_of_a_fresh_gateway_pod(values: dict, tmp: Path):
         tmp.mkdir()

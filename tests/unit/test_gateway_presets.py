@@ -16,10 +16,10 @@ from traitlets.config import Config
 from course_hub.content import FolderSource, GitSource
 from course_hub.hub.gateway import LiveClusterOptions
 
-from ..conftest import server_config
+from ..conftest import git, server_config
 from .conftest import start_gateway
 from .helpers import call
-from .test_git_source import git, push_extra_session, teacher_repo  # noqa: F401
+from .test_git_source import push_extra_session, teacher_repo  # noqa: F401
 
 
 @pytest.fixture
