@@ -131,6 +131,68 @@ describe('the Course panel', () => {
     expect(api.calls.some(c => c.startsWith('create:'))).toBe(false);
     expect(model.creating).toBe(false);
   });
+
+  it('starts an adaptive cluster with changed settings from the form', async () => {
+    const { api, model } = await setup();
+    await act(async () => {
+      await model.refreshClusters();
+      fireEvent.click(screen.getByText('Options…'));
+    });
+    expect(await screen.findByLabelText('Cluster options')).toBeTruthy();
+    fireEvent.change(screen.getByDisplayValue('1'), { target: { value: '2' } });
+    fireEvent.click(screen.getByLabelText('Adaptive (workers follow the load)'));
+    fireEvent.change(screen.getByLabelText('Minimum workers'), {
+      target: { value: '1' }
+    });
+    fireEvent.change(screen.getByLabelText('Maximum workers'), {
+      target: { value: '3' }
+    });
+    await act(async () => {
+      fireEvent.click(screen.getByText('Start cluster'));
+    });
+    const create = api.calls.find(c => c.startsWith('create:'));
+    expect(create).toBeDefined();
+    const request = JSON.parse(create!.slice('create:'.length));
+    expect(request.options.worker_cores).toBe(2);
+    expect(request.adaptive).toEqual({ minimum: 1, maximum: 3 });
+    expect(request.workers).toBeUndefined();
+  });
+
+  it('says so when the cluster limit is reached', async () => {
+    const { api, model } = await setup();
+    api.createCluster = async () => {
+      api.calls.push('create');
+      throw {
+        message:
+          'You already have 3 clusters, the most allowed. Stop one before starting another.',
+        reason: 'limit'
+      };
+    };
+    await act(async () => {
+      await model.refreshClusters();
+    });
+    await act(async () => {
+      fireEvent.click(screen.getByText('New cluster'));
+    });
+    expect(api.calls).toContain('create');
+    expect(screen.getByRole('alert').textContent).toMatch(/Stop one before/);
+    expect(model.creating).toBe(false);
+  });
+
+  it('says what to do when a session cannot be synced', async () => {
+    const { api } = await setup();
+    api.fail['open:dask'] = {
+      message:
+        'Your copy of this session could not be updated. Your files are unchanged; try again.',
+      reason: 'sync-failed'
+    };
+    await act(async () => {
+      fireEvent.click(
+        screen.getByRole('button', { name: 'Open session Dask hands on' })
+      );
+    });
+    expect(screen.getByRole('alert').textContent).toMatch(/files are unchanged/);
+  });
 });
 
 describe('a cluster card', () => {
