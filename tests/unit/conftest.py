@@ -5,6 +5,7 @@ dask-gateway's own tests build one. Nothing is mocked.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,15 +59,30 @@ def start_gateway(loop, manifest_root: Path, config: Config | None = None) -> Ga
     )
 
 
-@pytest.fixture
-def gateway(jp_asyncio_loop, mini_course):
-    info = start_gateway(jp_asyncio_loop, mini_course)
-    # The extension's Gateway client authenticates as "alice" (basic auth).
+def serve_as_alice(loop, info: GatewayInfo) -> Iterator[GatewayInfo]:
+    """A gateway fixture's body: the extension's Gateway client authenticates as
+    "alice" (basic auth) while the test runs; the gateway stops afterwards."""
     with dask.config.set(
         {"gateway.auth.type": "basic", "gateway.auth.kwargs": {"username": "alice"}}
     ):
         yield info
-    jp_asyncio_loop.run_until_complete(info.app.cleanup())
+    loop.run_until_complete(info.app.cleanup())
+
+
+def mini_server_config(mini_course: Path, gateway: GatewayInfo, cache_dir: Path, **more) -> Config:
+    """The extension on the mini course and the test gateway, plus what a module sets."""
+    return server_config(
+        content_dir=str(mini_course),
+        cache_dir=str(cache_dir),
+        gateway_address=gateway.address,
+        gateway_proxy_address=gateway.proxy_address,
+        **more,
+    )
+
+
+@pytest.fixture
+def gateway(jp_asyncio_loop, mini_course):
+    yield from serve_as_alice(jp_asyncio_loop, start_gateway(jp_asyncio_loop, mini_course))
 
 
 @pytest.fixture
@@ -76,10 +92,4 @@ def cache_dir(tmp_path) -> Path:
 
 @pytest.fixture
 def jp_server_config(mini_course, gateway, cache_dir):
-    return server_config(
-        content_dir=str(mini_course),
-        cache_dir=str(cache_dir),
-        gateway_address=gateway.address,
-        gateway_proxy_address=gateway.proxy_address,
-        cluster_start_timeout=60.0,
-    )
+    return mini_server_config(mini_course, gateway, cache_dir, cluster_start_timeout=60.0)

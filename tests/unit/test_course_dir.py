@@ -5,18 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from ..conftest import server_config
+from .conftest import mini_server_config
 from .helpers import call
 
 
 @pytest.fixture
 def jp_server_config(mini_course, gateway, cache_dir):
-    return server_config(
-        content_dir=str(mini_course),
-        cache_dir=str(cache_dir),
-        gateway_address=gateway.address,
-        course_dir="work/classes/bigdata",
-    )
+    return mini_server_config(mini_course, gateway, cache_dir, course_dir="work/classes/bigdata")
 
 
 async def test_sessions_land_in_the_configured_folder(jp_fetch, jp_root_dir):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import dask
 import pytest
 from traitlets.config import Config
 
@@ -17,7 +16,7 @@ from course_hub.content import FolderSource, GitSource
 from course_hub.hub.gateway import LiveClusterOptions
 
 from ..conftest import git, server_config
-from .conftest import start_gateway
+from .conftest import serve_as_alice, start_gateway
 from .helpers import call
 from .test_git_source import push_extra_session, teacher_repo  # noqa: F401
 
@@ -33,12 +32,9 @@ def gateway(jp_asyncio_loop, teacher_repo, tmp_path):  # noqa: F811
             refresh_interval=0.0,
         )
     )
-    info = start_gateway(jp_asyncio_loop, teacher_repo / "course", c)
-    with dask.config.set(
-        {"gateway.auth.type": "basic", "gateway.auth.kwargs": {"username": "alice"}}
-    ):
-        yield info
-    jp_asyncio_loop.run_until_complete(info.app.cleanup())
+    yield from serve_as_alice(
+        jp_asyncio_loop, start_gateway(jp_asyncio_loop, teacher_repo / "course", c)
+    )
 
 
 @pytest.fixture

@@ -8,36 +8,23 @@ from traitlets.config import Config
 
 from course_hub.hub.limits import StudentLimits
 
-from ..conftest import server_config
-from .conftest import start_gateway
+from .conftest import mini_server_config, serve_as_alice, start_gateway
 from .helpers import call
 
 
 @pytest.fixture
 def gateway(jp_asyncio_loop, mini_course):
-    import dask
-
     c = Config()
     c.StudentLimits.max_clusters = 2
     c.ClusterConfig.scheduler_cores = 1
     c.StudentLimits.max_cores = 3  # schedulers count: 1 core each by default
     c.StudentLimits.max_memory_gib = 64
-    info = start_gateway(jp_asyncio_loop, mini_course, c)
-    with dask.config.set(
-        {"gateway.auth.type": "basic", "gateway.auth.kwargs": {"username": "alice"}}
-    ):
-        yield info
-    jp_asyncio_loop.run_until_complete(info.app.cleanup())
+    yield from serve_as_alice(jp_asyncio_loop, start_gateway(jp_asyncio_loop, mini_course, c))
 
 
 @pytest.fixture
 def jp_server_config(mini_course, gateway, cache_dir):
-    return server_config(
-        content_dir=str(mini_course),
-        cache_dir=str(cache_dir),
-        gateway_address=gateway.address,
-        gateway_proxy_address=gateway.proxy_address,
-    )
+    return mini_server_config(mini_course, gateway, cache_dir)
 
 
 async def active(gateway, user="alice"):
