@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from ..e2e.conftest import ARTIFACTS, PASSWORD, start_hub
 
@@ -93,24 +94,29 @@ def open_course_panel(page: Page) -> None:
     expect(page.locator("#course-hub-panel .jp-Course-sessions")).to_be_visible(timeout=30_000)
 
 
-def run_palette_command(page: Page, label: str) -> None:
+def run_palette_command(page: Page, label: str, timeout: float = 60) -> None:
     """Run a command by its label through the command palette.
 
     Chromium keeps Ctrl+Shift+C for its inspector: use the View menu. Lab may
-    still be settling and close the palette again: open it until it stays.
+    still be settling (restoring its layout) and close the palette again: open
+    it until it stays open long enough to take the label, within ``timeout``.
     """
     palette = page.locator(".lm-CommandPalette-input")
-    for _ in range(5):
+    end = time.monotonic() + timeout
+    while True:
         page.locator(".lm-MenuBar-itemLabel", has_text="View").click()
         page.locator(".lm-Menu-itemLabel", has_text="Activate Command Palette").click()
         try:
             expect(palette).to_be_visible(timeout=3000)
-            break
-        except AssertionError:
+            palette.fill(label, timeout=3000)
+            expect(palette).to_have_value(label, timeout=1000)
+            page.keyboard.press("Enter")
+            return
+        except (AssertionError, PlaywrightTimeoutError):
+            if time.monotonic() > end:
+                raise
             page.keyboard.press("Escape")
-    expect(palette).to_be_visible()
-    palette.fill(label)
-    page.keyboard.press("Enter")
+            page.wait_for_timeout(500)
 
 
 def record(name: str, values: dict) -> None:
