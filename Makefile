@@ -10,7 +10,7 @@ HUB_PORT ?= 8000
 STATE_DIR ?= .state
 PYTEST ?= $(PY) -m pytest
 # Sources that make up the wheel: a change reinstalls the package, not the stack.
-PKG_SOURCES := pyproject.toml $(shell find jupyter_ext/course_hub jupyter_ext/jupyter-config course -type f -not -name '*.pyc' 2>/dev/null)
+PKG_SOURCES := pyproject.toml $(shell find jupyter_ext/course_hub jupyter_ext/jupyter-config -type f -not -name '*.pyc' 2>/dev/null)
 LAB_SOURCES := $(shell find jupyter_ext/src jupyter_ext/style jupyter_ext/schema -type f 2>/dev/null) jupyter_ext/package.json jupyter_ext/tsconfig.json
 LAB_BUILT := jupyter_ext/labextension/static/style.js
 # jlpm and jupyter-builder come from the Python environment.
@@ -41,7 +41,7 @@ PUSH_TAGS = $(GIT_SHA) $(CALVER) $(filter-out dev $(GIT_SHA) $(CALVER),$(TAG))
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help env lab hub test test-lint test-lab test-unit test-integration test-e2e test-browser test-images test-compose images up settings base-image push bench lint format lock validate clean
+.PHONY: help env lab hub setup test test-tiers test-lint test-lab test-unit test-integration test-e2e test-browser test-images test-compose images up settings base-image push bench bench-compute bench-live lint format lock validate clean
 
 help: ## List the verbs
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -77,17 +77,32 @@ hub: env ## Run the local hub on http://127.0.0.1:$(HUB_PORT) (Ctrl-C stops ever
 bench: env ## Class-day benchmark: N students at once against a local hub (BENCH_ARGS="--students 30 ...")
 	$(VENV)/bin/python -m bench.classday $(BENCH_ARGS)
 
+bench-compute: env ## Compute benchmark: the course's work on a gateway cluster vs a bare LocalCluster (BENCH_ARGS="--rows 2e6,20e6 --full")
+	$(VENV)/bin/python -m bench.compute $(BENCH_ARGS)
+
+bench-live: env ## Live-quiz benchmark: N students answer a teacher's question, through the proxy (BENCH_ARGS="--students 100,300")
+	$(VENV)/bin/python -m bench.livequiz $(BENCH_ARGS)
+
 validate: env ## Check course/course.yml, its notebooks and cluster presets
 	$(VENV)/bin/course-hub validate course
 
-test: env test-lint test-lab test-unit test-integration test-e2e test-browser test-images test-compose ## Run every test tier
+# tests/setup-machine first: as root it installs and starts what the machine
+# lacks, else it says how; it prints the base image the tiers build on.
+test: ## Run every test tier (after setting the machine up: `make setup`)
+	@base=$$(BASE_IMAGE="$(BASE_IMAGE)" DOCKER="$(DOCKER)" tests/setup-machine) && \
+	  $(MAKE) --no-print-directory test-tiers BASE_IMAGE="$$base"
+
+test-tiers: env test-lint test-lab test-unit test-integration test-e2e test-browser test-images test-compose
+
+setup: ## What `make test` needs beyond `make hub`: Chromium, a running Docker engine, the base image (root installs)
+	@BASE_IMAGE="$(BASE_IMAGE)" DOCKER="$(DOCKER)" tests/setup-machine >/dev/null
 
 test-lint: env ## ruff, ESLint + Prettier, hadolint (Dockerfiles), yamllint (values, compose, course)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	cd jupyter_ext && $(JLPM) lint:check
 	$(VENV)/bin/hadolint images/*/Dockerfile
-	$(VENV)/bin/yamllint hub_config/daskhub docker-compose.yml course/course.yml jupyter_ext/course_hub/openapi.yaml .hadolint.yaml .yamllint.yaml
+	$(VENV)/bin/yamllint hub_config/helm docker-compose.yml course/course.yml jupyter_ext/course_hub/openapi.yaml jupyter_ext/course_hub/service/openapi.yaml .hadolint.yaml .yamllint.yaml
 
 test-lab: env ## Jest: the sidebar's logic and React views
 	cd jupyter_ext && $(JLPM) test
@@ -134,7 +149,7 @@ push: $(if $(DRY_RUN),,images) ## Build, tag with the git SHA and a CalVer date,
 	  test "$$t" = "$(TAG)" || run tag $(REGISTRY)/$$i:$(TAG) $(REGISTRY)/$$i:$$t; \
 	  run push $(REGISTRY)/$$i:$$t; \
 	done; done
-	@echo "$(if $(DRY_RUN),would push,pushed) $(strip $(PUSH_TAGS)) of $(IMAGES) to $(REGISTRY); for the cluster: course-hub render-values --registry $(REGISTRY) --tag $(GIT_SHA)"
+	@echo "$(if $(DRY_RUN),would push,pushed) $(strip $(PUSH_TAGS)) of $(IMAGES) to $(REGISTRY); for the cluster: course-hub render-values --registry $(REGISTRY) --tag $(GIT_SHA) --auth MODE (docs/admin.md)"
 
 lint: test-lint ## Alias of test-lint
 

@@ -1,5 +1,6 @@
-"""The PNG: each student's journey as stacked phases, next to the floors, and
-the API latency under load."""
+"""The PNGs: the class day (each student's journey as stacked phases, next to
+the floors, and the API latency under load), and the compute benchmark (each
+step's time on both clusters)."""
 
 from __future__ import annotations
 
@@ -66,6 +67,39 @@ def draw(result: dict, path: Path) -> None:
     ax2.set_ylabel("ms")
     ax2.set_title(f"Course API, {load.get('students', 0)} students polling")
     ax2.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def draw_compute(result: dict, path: Path) -> None:
+    """bench.compute: seconds per step on (a) and (b), one panel per size, ratios beside."""
+    sizes, steps = result["sizes"], result["steps"]
+    fig, axes = plt.subplots(
+        1, len(sizes), figsize=(5.5 * len(sizes) + 2.5, 0.42 * len(steps) + 2.5),
+        squeeze=False, sharey=True,
+    )  # fmt: skip
+    where = range(len(steps))
+    for ax, size in zip(axes[0], sizes, strict=True):
+        a = [s["gateway"] or 0 for s in size["steps"]]
+        b = [s["local"] or 0 for s in size["steps"]]
+        ax.barh([i - 0.2 for i in where], a, 0.4, color=COLORS[0], label="(a) gateway cluster")
+        ax.barh([i + 0.2 for i in where], b, 0.4, color=COLORS[1], label="(b) bare LocalCluster")
+        for i, s in enumerate(size["steps"]):
+            text = f" {s['ratio']:.2f}x" if s["ratio"] else " failed"
+            ax.text(max(a[i], b[i]), i, text, va="center", fontsize=8)
+        ax.set_title(f"{size['rows']:,} rows")
+        ax.set_xlabel("seconds (the faster run of each)")
+        ax.margins(x=0.15)
+    axes[0][0].set_yticks(list(where), steps)
+    axes[0][0].invert_yaxis()
+    axes[0][0].legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2)
+    p = result["config"]["preset"]
+    fig.suptitle(
+        f"The course's work on the '{result['config']['session']}' preset ({p['workers']} "
+        f"workers x {p['threads']} thread, {p['memory_gib']:g} GiB): (a)/(b) beside the bars"
+    )
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

@@ -1,11 +1,12 @@
 """Class day at 9:00: N students log in at once. Measure it against any hub.
 
     python -m bench.classday                      # starts a local hub (make hub's) and runs
-    python -m bench.classday --hub-url URL --password PW --students 40
+    python -m bench.classday --hub-url URL --admin-token T --students 40
     make bench BENCH_ARGS="--students 30 --arrival stagger"
 
 Each simulated student runs the health check's journey (course_hub.healthcheck):
-log in, start the server, open a session through the course API, create a
+log in (with their own account, which the teacher's ``--admin-token`` made
+through the hub's accounts API; on a workshop hub with ``--password``), start the server, open a session through the course API, create a
 Gateway cluster with ``--workers`` workers, start a kernel, compute on the
 cluster, stop it, stop the server, log out. In order, the run measures:
 
@@ -13,7 +14,10 @@ cluster, stop it, stop the server, log out. In order, the run measures:
 2. one student alone: the single-student time;
 3. ``--students`` students, in a burst (all at once) or staggered over
    ``--stagger-seconds``;
-4. the course API under load (bench.load): every student polling at once.
+4. with ``--prepared``: as many other students, whose servers the teacher
+   prepared first (``course-hub prepare-class``'s code, through the course
+   service), arrive in the same burst; both bursts are reported side by side;
+5. the course API under load (bench.load): every student polling at once.
 
 It prints every phase as a ratio to its floor, checks the targets, and
 writes a JSON report and a PNG chart. The hub's, proxy's and gateway's CPU
@@ -44,7 +48,8 @@ from tqdm import tqdm
 
 from course_hub.healthcheck import Step, run_health_check
 from course_hub.hub.local import free_port_block
-from course_hub.hubclient import HubUser
+from course_hub.hubclient import HubError, HubUser, enroll
+from course_hub.prepare_class import prepare_class
 
 from . import chart
 from .floors import measure_floors
@@ -71,9 +76,33 @@ FLOOR_OF = {
 }
 
 
+# ------------------------------------------------------------------- accounts
+def enrol(args, hub_url: str, names: list[str]) -> None:
+    """Each simulated student's own account, made as a teacher makes them (the
+    hub's accounts API), before the clock starts; they then log in through the
+    form with their password. A hub without that API (a workshop, another
+    authenticator) keeps --password or the admin token's users."""
+    missing = [n for n in names if n not in args.passwords]
+    if not (args.admin_token and missing) or args.no_accounts_api:
+        return
+    try:
+        args.passwords.update(enroll(hub_url, args.admin_token, missing))
+    except HubError as exc:
+        if "no accounts API" not in str(exc):
+            raise
+        args.no_accounts_api = True
+
+
+def login_of(args, name: str) -> dict:
+    """How ``name`` logs in: their own password, else the workshop's, else a token."""
+    if name in args.passwords:
+        return {"password": args.passwords[name], "admin_token": None}
+    return {"password": args.password, "admin_token": args.admin_token}
+
+
 # ------------------------------------------------------------------ local hub
 @contextmanager
-def local_hub(password: str, log_path: Path):
+def local_hub(admin_password: str, log_path: Path):
     """``make hub``'s hub (course-hub hub) in a throw-away state folder."""
     port = free_port_block()
     with tempfile.TemporaryDirectory(prefix="bench-hub-") as state:
@@ -81,8 +110,7 @@ def local_hub(password: str, log_path: Path):
             os.environ,
             COURSE_STATE_DIR=state,
             HUB_PORT=str(port),
-            COURSE_PASSWORD=password,
-            COURSE_ADMIN_PASSWORD=secrets.token_urlsafe(32),
+            COURSE_ADMIN_PASSWORD=admin_password,
             COURSE_IDLE_TIMEOUT="3600",
         )
         log = open(log_path, "w")
@@ -130,16 +158,18 @@ def journeys(args, hub_url: str, n: int, prefix: str, arrival: str, label: str) 
             if not step.ok:
                 bar.write(f"  FAIL {step.name}: {step.detail[:160]}")
 
+    enrol(args, hub_url, [f"{prefix}{i + 1:02d}" for i in range(n)])
+
     def one(i: int) -> dict:
         start.wait()
         delay = args.stagger_seconds * i / n if arrival == "stagger" else 0.0
         time.sleep(delay)
         t0 = time.monotonic()
+        name = f"{prefix}{i + 1:02d}"
         report = run_health_check(
             hub_url,
-            user=f"{prefix}{i + 1:02d}",
-            password=args.password,
-            admin_token=args.admin_token,
+            user=name,
+            **login_of(args, name),
             session=args.session,
             timeout=args.timeout,
             workers=args.workers,
@@ -198,6 +228,37 @@ def single_runs(args, hub_url: str, run_id: str) -> dict:
     return _aggregate(students, sum(r["wall_seconds"] for r in runs))
 
 
+def prepared_burst(args, hub_url: str, prefix: str) -> dict:
+    """The roster prepared first (as a teacher would, before 9:00), then the burst."""
+    n = args.students
+    names = [f"{prefix}{i + 1:02d}" for i in range(n)]
+    enrol(args, hub_url, names)
+    # On the hub's roster (allowed users are hub users), as a class is before 9:00.
+    r = requests.post(
+        f"{hub_url}/hub/api/users",
+        json={"usernames": names},
+        headers={"Authorization": f"token {args.admin_token}"},
+        timeout=60,
+    )
+    if r.status_code not in (201, 409):
+        raise HubError(f"adding the roster to the hub: {r.status_code} {r.text[:200]}")
+    print(f"preparing the class: {n} servers through the course service ...", flush=True)
+    t0 = time.monotonic()
+    job = prepare_class(hub_url, args.admin_token, students=names)
+    prepare = {
+        "seconds": round(time.monotonic() - t0, 2),
+        "ready": job["ready"],
+        "failed": job["failed"],
+        "failures": job["failures"],
+        "concurrency": job.get("concurrency"),
+    }
+    print(f"  {job['ready']} of {n} ready in {prepare['seconds']:.1f} s, {job['failed']} failed")
+    time.sleep(args.settle_seconds)  # the spawns' aftermath (the servers' start-up) is over
+    result = journeys(args, hub_url, n, prefix, args.arrival, f"{n} students (prepared)")
+    result["prepare"] = prepare
+    return result
+
+
 def _journey_order(phase: str) -> int:
     order = [p for p, _ in chart.PHASES]
     return order.index(phase) if phase in order else len(order)
@@ -214,10 +275,11 @@ def load_phase(args, hub_url: str, n: int, prefix: str, mark=lambda name: None) 
 
     def up(i: int) -> tuple[HubUser, str | None]:
         name = f"{prefix}{i + 1:02d}"
-        if args.admin_token:
+        login = login_of(args, name)
+        if login["admin_token"]:
             who = HubUser.from_admin_token(hub_url, name, args.admin_token)
         else:
-            who = HubUser(hub_url, name, password=args.password)
+            who = HubUser(hub_url, name, password=login["password"])
             who.login()
         who.start_server(timeout=args.timeout)
         r = who.api("POST", "/clusters", json={"workers": 0})
@@ -257,6 +319,7 @@ def targets(result: dict) -> list[dict]:
     load = result["api_load"]
     p99 = round(max((load[p]["p99"] or 0) for p in ("/sessions", "/clusters")), 1)
     n = result["config"]["students"]
+    prepared = result.get("prepared")
     rows = [
         {
             "target": f"{n} students ({result['config']['arrival']}): zero failures",
@@ -281,6 +344,25 @@ def targets(result: dict) -> list[dict]:
             # no hub can bring a burst below this.
             "cpu_bound_seconds": cpu_bound(result),
         },
+    ]
+    if prepared:
+        pp95 = prepared["login_to_result"]["p95"]
+        rows += [
+            {
+                "target": f"{n} prepared students: zero failures (preparation included)",
+                "value": prepared["failures"] + prepared["prepare"]["failed"],
+                "limit": 0,
+                "met": prepared["failures"] + prepared["prepare"]["failed"] == 0,
+            },
+            {
+                "target": f"{n} prepared students: p95 login to result <= 3 x one student's",
+                "value": pp95,
+                "limit": round(3 * single, 2) if single else None,
+                "ratio": ratio(pp95, single),
+                "met": bool(single and pp95 is not None and pp95 <= 3 * single),
+            },
+        ]
+    rows += [
         {
             "target": f"API p99 < 50 ms with {load['students']} students polling",
             "value": p99,
@@ -323,6 +405,8 @@ def print_report(result: dict) -> None:
     print(f"{'login to result':<18}{sum(floors[v] for v in FLOOR_OF.values()):8.2f}"
           f"{one or 0:9.2f}{'':9}{ltr['p50'] or 0:10.2f}{ltr['p95'] or 0:8.2f}"
           f"{ltr['max'] or 0:8.2f}")  # fmt: skip
+    if result.get("prepared"):
+        print_side_by_side(result)
     load = result["api_load"]
     for p in ("/sessions", "/clusters"):
         print(f"API GET {p:<10} p50 {load[p]['p50']:.1f} ms  p99 {load[p]['p99']:.1f} ms  "
@@ -362,6 +446,27 @@ def print_report(result: dict) -> None:
                   "cores, whatever the hub does")  # fmt: skip
 
 
+def print_side_by_side(result: dict) -> None:
+    """The burst without and with preparation, phase by phase (p50 / p95 seconds)."""
+    n = result["config"]["students"]
+    cold, warm = result["burst"], result["prepared"]
+    print(
+        f"\n{n} in a burst{'':<6}{'not prepared p50':>17}{'p95':>8}{'prepared p50':>14}{'p95':>8}"
+    )
+    for phase in cold["phases"]:
+        a, b = cold["phases"][phase], warm["phases"].get(phase, {})
+        print(f"{phase:<20}{a['p50']:17.2f}{a['p95']:8.2f}"
+              f"{b.get('p50') or 0:14.2f}{b.get('p95') or 0:8.2f}")  # fmt: skip
+    a, b = cold["login_to_result"], warm["login_to_result"]
+    print(f"{'login to result':<20}{a['p50'] or 0:17.2f}{a['p95'] or 0:8.2f}"
+          f"{b['p50'] or 0:14.2f}{b['p95'] or 0:8.2f}")  # fmt: skip
+    prep = warm["prepare"]
+    print(
+        f"preparation before the burst: {prep['ready']} ready, {prep['failed']} failed, "
+        f"{prep['seconds']:.1f} s (at most {prep['concurrency']} spawns at a time)"
+    )
+
+
 # ----------------------------------------------------------------------- main
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
@@ -371,9 +476,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--password",
         default=os.environ.get("COURSE_PASSWORD"),
-        help="the course password (default: $COURSE_PASSWORD; local: generated)",
+        help="a workshop hub's shared password (default: $COURSE_PASSWORD)",
     )
-    p.add_argument("--admin-token", help="an admin API token: creates the users, no password")
+    p.add_argument(
+        "--admin-token",
+        help="a teacher's API token: enrols the students (their own passwords); on a hub "
+        "without per-student accounts, makes them with tokens (no login form)",
+    )
     p.add_argument("--students", type=int, default=20, help="simulated students (default 20)")
     p.add_argument("--arrival", choices=["burst", "stagger"], default="burst")
     p.add_argument(
@@ -391,6 +500,23 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         default=1.0,
         help="seconds between a student's two polls of both endpoints",
     )
+    p.add_argument(
+        "--prepared",
+        action="store_true",
+        help="also a burst of as many students whose servers were prepared first "
+        "(course-hub prepare-class), reported side by side with the unprepared burst",
+    )
+    p.add_argument(
+        "--no-cold-burst",
+        action="store_true",
+        help="with --prepared: skip the unprepared burst (a previous run has it)",
+    )
+    p.add_argument(
+        "--settle-seconds",
+        type=float,
+        default=10,
+        help="with --prepared: pause between the preparation and the burst",
+    )
     p.add_argument("--floors-repeat", type=int, default=3)
     p.add_argument(
         "--single-repeat", type=int, default=3,
@@ -401,11 +527,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--out", type=Path, help="JSON report (default: bench/results/classday-<time>.json)"
     )
     p.add_argument("--chart", type=Path, help="PNG chart (default: next to the JSON)")
+    p.set_defaults(passwords={}, no_accounts_api=False)
     args = p.parse_args(argv)  # fmt: skip
     if args.students < 1:
         p.error("--students must be at least 1")
     if args.hub_url and not (args.password or args.admin_token):
-        p.error("give --password (or $COURSE_PASSWORD) or --admin-token for --hub-url")
+        p.error("give --admin-token (or, for a workshop hub, --password) for --hub-url")
     return args
 
 
@@ -424,6 +551,7 @@ def run(args: argparse.Namespace, hub_url: str) -> dict:
             "api_seconds": args.api_seconds,
             "api_interval": args.api_interval,
             "single_repeat": args.single_repeat,
+            "prepared": args.prepared,
         },
         "machine": {
             "cpus": psutil.cpu_count(),
@@ -440,11 +568,17 @@ def run(args: argparse.Namespace, hub_url: str) -> dict:
         result["floors"] = measure_floors(args.workers, args.floors_repeat)
         sampler.mark("single")
         result["single"] = single_runs(args, hub_url, run_id)
-        sampler.mark("burst")
-        result["burst"] = journeys(
-            args, hub_url, args.students, f"bench-{run_id}-s", args.arrival,
-            f"{args.students} students",
-        )  # fmt: skip
+        if not (args.prepared and args.no_cold_burst):
+            sampler.mark("burst")
+            result["burst"] = journeys(
+                args, hub_url, args.students, f"bench-{run_id}-s", args.arrival,
+                f"{args.students} students",
+            )  # fmt: skip
+        if args.prepared:
+            sampler.mark("prepared")
+            result["prepared"] = prepared_burst(args, hub_url, f"bench-{run_id}-p")
+            if args.no_cold_burst:
+                result["burst"] = result["prepared"]
         sampler.mark("api")
         result["api_load"] = load_phase(
             args, hub_url, args.students, f"bench-{run_id}-s", mark=sampler.mark
@@ -452,7 +586,10 @@ def run(args: argparse.Namespace, hub_url: str) -> dict:
         sampler.mark("end")
     finally:
         sampler.stop()
-    result["resources"] = {w: sampler.window(w) for w in ("single", "burst", "api", "api-poll")}
+    windows = ("single", "burst", "prepared", "api", "api-poll")
+    result["resources"] = {
+        w: sampler.window(w) for w in windows if w != "prepared" or args.prepared
+    }
     peak = result["resources"]["burst"].get("students_processes_peak_mb")
     if peak:
         result["resources"]["burst"]["memory_per_student_mb"] = round(peak / args.students, 1)
@@ -469,10 +606,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.hub_url:
         result = run(args, args.hub_url.rstrip("/"))
     else:
-        args.password = args.password or secrets.token_urlsafe(12)
+        admin_password = secrets.token_urlsafe(32)
         log = out.with_suffix(".hub.log")
         print(f"starting a local hub (log: {log}) ...", flush=True)
-        with local_hub(args.password, log) as url:
+        with local_hub(admin_password, log) as url:
+            teacher = HubUser(url, "teacher", password=admin_password)
+            teacher.login()
+            args.admin_token = teacher.token
             result = run(args, url)
     out.write_text(json.dumps(result, indent=1) + "\n")
     chart.draw(result, png)

@@ -22,9 +22,11 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
     "kernel": ("ipykernel_launcher",),
     "server": ("jupyterhub-singleuser", "course_hub.hub.spawner", "jupyter-labhub"),
     "dask": ("dask scheduler", "dask worker", "dask-scheduler", "dask-worker",
-             "dask_gateway.scheduler_preload", "dask_gateway_server.backends"),
+             "dask_gateway.scheduler_preload", "dask_gateway_server.backends",
+             "bench.clusters"),  # the compute benchmark's bare LocalCluster
     "gateway": ("dask-gateway-server",),
     "proxy": ("configurable-http-proxy",),
+    "service": ("course_hub.service", "course-hub-service"),
     "hub": ("jupyterhub", "jupyterhub-idle-culler", "course-hub hub"),
 }  # fmt: skip
 

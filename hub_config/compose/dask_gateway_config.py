@@ -12,9 +12,13 @@ import os
 import sys
 from pathlib import Path
 
-from course_hub.content import packaged_content_dir
-from course_hub.hub.cluster_env import CLASSROOM_DASK_ENV, WORKER_ARGS
-from course_hub.hub.gateway import LiveClusterOptions, content_source_from_env
+from course_hub.hub.cluster_env import (
+    CLASSROOM_DASK_ENV,
+    SCHEDULER_ARGS,
+    WORKER_ARGS,
+    scheduler_env,
+)
+from course_hub.hub.gateway import cluster_options_from_env
 from course_hub.hub.secrets import read_secret
 
 c = get_config()
@@ -24,7 +28,6 @@ os.umask(0o077)
 
 secrets_dir = Path(os.environ.get("COURSE_SECRETS_DIR", "/srv/secrets"))
 state = Path(os.environ.get("GATEWAY_STATE_DIR", "/var/lib/dask-gateway"))
-content = Path(os.environ.get("COURSE_CONTENT_DIR") or packaged_content_dir())
 bin_dir = Path(sys.executable).parent
 clusters = state / "clusters"
 clusters.mkdir(parents=True, exist_ok=True)
@@ -47,13 +50,19 @@ c.JupyterHubAuthenticator.jupyterhub_api_url = os.environ.get(
 c.JupyterHubAuthenticator.jupyterhub_api_token = read_secret(secrets_dir / "gateway-api-token")
 c.JupyterHubAuthenticator.jupyterhub_service_name = "dask-gateway"
 
-# --- Each student's clusters run as their own OS account in this container.
-c.DaskGateway.backend_class = "course_hub.hub.backend.StudentAccountsBackend"
+# --- Each student's clusters run as their own OS account in this container;
+# their dashboards open for their owner and teachers only: the gateway checks
+# the hub token each student's server adds (course_hub/hub/dashboards.py).
+c.DaskGateway.backend_class = "course_hub.hub.dashboards.AccountsDashboardsBackend"
 c.LocalBackend.clusters_directory = str(clusters)
-c.ClusterConfig.scheduler_cmd = [str(bin_dir / "dask"), "scheduler"]
+# A cluster whose notebook is gone stops after COURSE_CLUSTER_NO_CLIENT_TIMEOUT
+# (course_hub/hub/orphan_clusters.py); its scheduler's dashboard answers only
+# what this gateway forwards, not students' code on this machine's loopback
+# (course_hub/hub/dashboard_key.py).
+c.ClusterConfig.scheduler_cmd = [str(bin_dir / "dask"), "scheduler", *SCHEDULER_ARGS]
 # Quiet when idle, no worker dashboard (course_hub/hub/cluster_env.py says why).
 c.ClusterConfig.worker_cmd = [str(bin_dir / "dask"), "worker", *WORKER_ARGS]
-c.ClusterConfig.environment = dict(CLASSROOM_DASK_ENV)
+c.ClusterConfig.environment = {**CLASSROOM_DASK_ENV, **scheduler_env(os.environ)}
 
 # --- State on the gateway-data volume, encrypted with a key from the secrets volume.
 c.DBBackendBase.db_url = f"sqlite:///{state / 'gateway.sqlite'}"
@@ -72,8 +81,9 @@ c.StudentLimits.max_clusters = int(os.environ.get("COURSE_USER_MAX_CLUSTERS", "2
 c.StudentLimits.max_cores = float(os.environ.get("COURSE_USER_MAX_CORES", "8"))
 c.StudentLimits.max_memory_gib = float(os.environ.get("COURSE_USER_MAX_MEMORY_GIB", "16"))
 
-# --- The options form with the session presets of the course: the copy in the
-# image, or the teacher's git repository the servers follow too.
-live_options = LiveClusterOptions(content_source_from_env(content, state / "content"))
-live_options.check()
-c.Backend.cluster_options = live_options
+# --- The options form with the session presets of the course, from the course
+# service in the hub's container (COURSE_SERVICE_URL, with the gateway's token):
+# this image holds no course.
+c.Backend.cluster_options = cluster_options_from_env(
+    "/srv/course", state / "content", token=read_secret(secrets_dir / "gateway-api-token")
+)

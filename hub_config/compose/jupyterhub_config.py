@@ -10,11 +10,12 @@ service. Secrets come from the private `secrets` volume, filled once by the
 import os
 from pathlib import Path
 
-from course_hub.content import CONTENT_SOURCE_VARS
+from course_hub.hub.accounts import auth_mode
 from course_hub.hub.janitor import ROLE, ROLE_LABEL
 from course_hub.hub.local import credentials, roster
 from course_hub.hub.names import ACCOUNT_NAME
 from course_hub.hub.secrets import ensure_secret, token
+from course_hub.hub.wiring import CONTAINER_PORT, gateway_environment, wire_course, wire_sharing
 
 c = get_config()
 
@@ -39,11 +40,20 @@ c.JupyterHub.db_url = f"sqlite:///{data_dir / 'jupyterhub.sqlite'}"
 c.JupyterHub.cookie_secret = bytes.fromhex(secret("cookie-secret"))
 c.JupyterHub.pid_file = str(data_dir / "jupyterhub.pid")
 
-# --- Logins: the course password for students, the admin password for teachers.
-c.JupyterHub.authenticator_class = "shared-password"
-c.SharedPasswordAuthenticator.user_password = logins.student_password
-c.SharedPasswordAuthenticator.admin_password = logins.admin_password
+# --- Logins: each student's own account and password (docs/teachers.md, "Accounts");
+# teachers (COURSE_ADMIN_USERS) log in with the admin password, set at each start.
 c.Authenticator.admin_users = set(logins.admin_users)
+if auth_mode() == "workshop":
+    # COURSE_AUTH=workshop: one course password for everyone (warned about in the log).
+    c.JupyterHub.authenticator_class = "course_hub.hub.accounts.WorkshopAuthenticator"
+    c.SharedPasswordAuthenticator.user_password = logins.student_password
+    c.SharedPasswordAuthenticator.admin_password = logins.admin_password
+else:
+    c.JupyterHub.authenticator_class = "course_hub.hub.accounts.CourseAuthenticator"
+    c.CourseAuthenticator.admin_password = logins.admin_password
+    # Handouts of the roster's generated passwords (0600), on the hub-data volume:
+    # the secrets volume is read-only here. `docker compose cp` fetches them.
+    c.CourseAuthenticator.handout_dir = str(data_dir / "handouts")
 # User names become OS accounts for students' Dask processes in the gateway.
 c.Authenticator.username_pattern = ACCOUNT_NAME.pattern
 # COURSE_ROSTER: the roster file compose mounts (one name per line), else anyone.
@@ -71,39 +81,26 @@ c.DockerSpawner.cpu_limit = float(os.environ.get("STUDENT_CPU_LIMIT", "1.0"))
 c.Spawner.default_url = "/lab"
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 90
-gateway = "gateway:8000"
-c.Spawner.environment = {
-    # Notebooks, the course extension and dask-labextension reach the gateway
-    # with the student's hub token; scheduler traffic goes to its TLS port.
-    "DASK_GATEWAY__ADDRESS": f"http://{gateway}/services/dask-gateway",
-    "DASK_GATEWAY__PROXY_ADDRESS": "gateway://gateway:8786",
-    # Dashboards through the student's own server, behind their login.
-    "DASK_GATEWAY__PUBLIC_ADDRESS": (
-        "{JUPYTERHUB_SERVICE_PREFIX}proxy/" + gateway + "/services/dask-gateway"
-    ),
-    "DASK_GATEWAY__AUTH__TYPE": "jupyterhub",
-    "COURSE_PROXY_HOSTS": "gateway",
-    "DASK_LABEXTENSION__FACTORY__MODULE": "dask_gateway",
-    "DASK_LABEXTENSION__FACTORY__CLASS": "GatewayCluster",
-    # The Spark UI, through jupyter-server-proxy: its links carry this prefix.
-    "APPLICATION_WEB_PROXY_BASE": lambda spawner: f"{spawner.user.url}proxy/4040",
-    # Teachers (admins) get the notebooks with their solutions.
-    "COURSE_SOLUTIONS": lambda spawner: "1" if spawner.user.admin else "0",
-}
-for name in CONTENT_SOURCE_VARS:
-    if os.environ.get(name):
-        c.Spawner.environment[name] = os.environ[name]
+# The gateway's container: its HTTP proxy and the schedulers' TLS port. Dashboards
+# open through the student's own server, behind their login; it adds its hub
+# token and the gateway serves a dashboard to its owner and teachers only
+# (course_hub/hub/dashboards.py), so a container reaching gateway:8000 directly
+# gets nothing without the owner's token.
+c.Spawner.environment = gateway_environment(
+    "gateway:8000", "gateway:8786", dashboard_token=True, proxy_hosts="gateway"
+)
 # Students' servers outlive the hub: `docker compose restart hub`, a hub crash
 # or a new hub image interrupt nobody. The janitor service stops them with the
 # whole stack (`docker compose down`/`stop`); it finds them by this label.
 c.JupyterHub.cleanup_servers = False
 c.DockerSpawner.extra_create_kwargs = {"labels": {ROLE_LABEL: ROLE}}
 
-# --- Services: the gateway (its own container) and the idle culler.
+# --- Services: the gateway (its own container), the idle culler, the course
+# service (below).
 c.JupyterHub.services = [
     {
-        # No "url": no public route to the gateway, whose dashboard pages answer
-        # without a login (students open them through their own server).
+        # No "url": no public route to the gateway (students open dashboards
+        # through their own server; the gateway checks the owner's hub token).
         "name": "dask-gateway",
         "api_token": secret("gateway-api-token"),
         "display": False,
@@ -119,20 +116,24 @@ c.JupyterHub.services = [
     },
 ]
 
-# --- Permissions: students' and servers' tokens may reach the gateway.
 c.JupyterHub.load_roles = [
-    {"name": "user", "scopes": ["self", "access:services!service=dask-gateway"]},
-    {
-        "name": "server",
-        "scopes": [
-            "users:activity!user",
-            "access:servers!server",
-            "access:services!service=dask-gateway",
-        ],
-    },
     {
         "name": "idle-culler",
         "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
         "services": ["idle-culler"],
     },
 ]
+
+# --- The course (course_hub/hub/wiring.py, the same for every deployment): the
+# course service in this container on port 10101 (servers reach http://hub:10101,
+# nothing is published), its database and hand-ins on the hub-data volume, the
+# teacher's course from this image (/srv/course: the single-user image has none)
+# or from COURSE_CONTENT_REPO; the roles; the servers' COURSE_SERVICE_URL.
+wire_sharing(c)
+wire_course(
+    c,
+    url=f"http://hub:{CONTAINER_PORT}",
+    state_dir=str(data_dir / "course-service"),
+    content_dir=os.environ.get("COURSE_CONTENT_DIR", "/srv/course"),
+    bind_ip="0.0.0.0",  # noqa: S104 (the compose network only: no port published)
+)

@@ -10,8 +10,13 @@ import os
 import sys
 from pathlib import Path
 
-from course_hub.hub.cluster_env import CLASSROOM_DASK_ENV, WORKER_ARGS
-from course_hub.hub.gateway import LiveClusterOptions, content_source_from_env
+from course_hub.hub.cluster_env import (
+    CLASSROOM_DASK_ENV,
+    SCHEDULER_ARGS,
+    WORKER_ARGS,
+    scheduler_env,
+)
+from course_hub.hub.gateway import LiveClusterOptions, cluster_options_from_env
 from course_hub.hub.local import local_layout
 from course_hub.hub.secrets import ensure_secret, fernet_key
 
@@ -33,13 +38,19 @@ c.Proxy.prefix = "/services/dask-gateway"
 # (JupyterHubAuthenticator, answering 401 rather than 500 to an invalid token.)
 c.DaskGateway.authenticator_class = "course_hub.hub.auth.CourseHubAuthenticator"
 
-# --- Clusters are local processes (no OS accounts in this mode).
-c.DaskGateway.backend_class = "course_hub.hub.limits.LimitedUnsafeLocalBackend"
+# --- Clusters are local processes (no OS accounts in this mode). Their
+# dashboards open for their owner and teachers only: the gateway checks the hub
+# token each student's server adds (course_hub/hub/dashboards.py).
+c.DaskGateway.backend_class = "course_hub.hub.dashboards.LocalDashboardsBackend"
 c.LocalBackend.clusters_directory = str(layout.gateway_dir / "clusters")
-c.ClusterConfig.scheduler_cmd = [str(bin_dir / "dask"), "scheduler"]
+# A cluster whose notebook is gone stops after COURSE_CLUSTER_NO_CLIENT_TIMEOUT
+# (course_hub/hub/orphan_clusters.py); its scheduler's dashboard answers only
+# what this gateway forwards, not students' code on this machine's loopback
+# (course_hub/hub/dashboard_key.py).
+c.ClusterConfig.scheduler_cmd = [str(bin_dir / "dask"), "scheduler", *SCHEDULER_ARGS]
 # Quiet when idle, no worker dashboard (course_hub/hub/cluster_env.py says why).
 c.ClusterConfig.worker_cmd = [str(bin_dir / "dask"), "worker", *WORKER_ARGS]
-c.ClusterConfig.environment = dict(CLASSROOM_DASK_ENV)
+c.ClusterConfig.environment = {**CLASSROOM_DASK_ENV, **scheduler_env(os.environ)}
 
 # --- State on disk, encrypted, so clusters survive a gateway restart; the
 # launcher (course-hub hub) stops them when the whole hub stops.
@@ -61,10 +72,10 @@ c.StudentLimits.max_cores = float(os.environ.get("COURSE_USER_MAX_CORES", "12"))
 c.StudentLimits.max_memory_gib = float(os.environ.get("COURSE_USER_MAX_MEMORY_GIB", "24"))
 
 # --- The options form: cores and memory within the course's limits, and the
-# session presets of course.yml, read from the servers' own course source (the
-# packaged folder, or the teacher's git repository, followed during the term).
-live_options = LiveClusterOptions(
-    content_source_from_env(layout.content_dir, layout.gateway_dir / "content")
-)
-live_options.check()
+# session presets of course.yml, from the course service (COURSE_SERVICE_URL,
+# with this service's hub token): the one place the hub reads the course, the
+# teacher's git repository followed during the term included.
+live_options = cluster_options_from_env(layout.content_dir, layout.gateway_dir / "content")
+if isinstance(live_options, LiveClusterOptions):
+    live_options.check()
 c.Backend.cluster_options = live_options

@@ -10,9 +10,15 @@ import os
 import sys
 from pathlib import Path
 
-from course_hub.content import CONTENT_SOURCE_VARS
+from course_hub.hub.accounts import auth_mode
 from course_hub.hub.local import credentials, local_layout, roster
 from course_hub.hub.secrets import ensure_secret, token
+from course_hub.hub.wiring import (
+    gateway_environment,
+    service_base_url,
+    wire_course,
+    wire_sharing,
+)
 
 c = get_config()
 
@@ -39,11 +45,19 @@ c.JupyterHub.cookie_secret = bytes.fromhex(
 )
 c.JupyterHub.pid_file = str(layout.state / "jupyterhub.pid")
 
-# --- Logins: one course password for students, an admin password for teachers.
-c.JupyterHub.authenticator_class = "shared-password"
-c.SharedPasswordAuthenticator.user_password = logins.student_password
-c.SharedPasswordAuthenticator.admin_password = logins.admin_password
+# --- Logins: each student's own account and password (docs/teachers.md, "Accounts");
+# teachers (COURSE_ADMIN_USERS) log in with the admin password, set at each start.
 c.Authenticator.admin_users = set(logins.admin_users)
+if auth_mode() == "workshop":
+    # COURSE_AUTH=workshop: one course password for everyone (warned about in the log).
+    c.JupyterHub.authenticator_class = "course_hub.hub.accounts.WorkshopAuthenticator"
+    c.SharedPasswordAuthenticator.user_password = logins.student_password
+    c.SharedPasswordAuthenticator.admin_password = logins.admin_password
+else:
+    c.JupyterHub.authenticator_class = "course_hub.hub.accounts.CourseAuthenticator"
+    c.CourseAuthenticator.admin_password = logins.admin_password
+    # Handouts of the roster's generated passwords: beside the other secrets (0600).
+    c.CourseAuthenticator.handout_dir = str(layout.secrets)
 # An optional roster (COURSE_ROSTER, one name per line) limits who may log in.
 allowed = roster(os.environ.get("COURSE_ROSTER"))
 if allowed is None:
@@ -61,39 +75,27 @@ c.Spawner.args = ["--allow-root"] if os.getuid() == 0 else []
 c.Spawner.default_url = "/lab"
 c.Spawner.start_timeout = 90
 c.Spawner.http_timeout = 60
-gateway_prefix = "/services/dask-gateway"
 c.Spawner.environment = {
     **layout.env(),
     "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
-    # Notebooks, the course extension and dask-labextension all reach the
-    # gateway through the dask config, authenticated with the student's hub token.
-    "DASK_GATEWAY__ADDRESS": layout.gateway_url,
-    "DASK_GATEWAY__PROXY_ADDRESS": f"gateway://127.0.0.1:{layout.gateway_tcp_port}",
-    # Dashboard links go through the student's own server (jupyter-server-proxy),
-    # hence behind their login; the template is filled in by dask-gateway.
-    "DASK_GATEWAY__PUBLIC_ADDRESS": (
-        f"{{JUPYTERHUB_SERVICE_PREFIX}}proxy/127.0.0.1:{layout.gateway_http_port}{gateway_prefix}"
+    # The gateway on this machine, not through the hub's proxy; dashboards open
+    # through the student's own server, which adds its hub token (the gateway
+    # serves a dashboard to its owner and teachers only).
+    **gateway_environment(
+        f"127.0.0.1:{layout.gateway_http_port}",
+        f"127.0.0.1:{layout.gateway_tcp_port}",
+        dashboard_token=True,
     ),
-    "DASK_GATEWAY__AUTH__TYPE": "jupyterhub",
-    # dask-labextension's NEW button makes Gateway clusters.
-    "DASK_LABEXTENSION__FACTORY__MODULE": "dask_gateway",
-    "DASK_LABEXTENSION__FACTORY__CLASS": "GatewayCluster",
     # Spark would otherwise bind to a non-loopback address.
     "SPARK_LOCAL_IP": "127.0.0.1",
-    # The Spark UI, through jupyter-server-proxy: its links carry this prefix.
-    "APPLICATION_WEB_PROXY_BASE": lambda spawner: f"{spawner.user.url}proxy/4040",
-    # Teachers (admins) get the notebooks with their solutions.
-    "COURSE_SOLUTIONS": lambda spawner: "1" if spawner.user.admin else "0",
 }
-for name in CONTENT_SOURCE_VARS:
-    if os.environ.get(name):
-        c.Spawner.environment[name] = os.environ[name]
 
 # Servers (and their clusters) outlive a restart of the hub; Ctrl-C on
 # `course-hub hub` still stops everything, the launcher sees to it.
 c.JupyterHub.cleanup_servers = False
 
-# --- Services: Dask Gateway and the idle culler, both started and stopped by the hub.
+# --- Services: Dask Gateway, the idle culler and the course service (below),
+# all started and stopped by the hub.
 cluster_env = {
     name: os.environ[name]
     for name in (
@@ -101,26 +103,31 @@ cluster_env = {
         "COURSE_CLUSTER_MAX_CORES",
         "COURSE_CLUSTER_MAX_MEMORY_GIB",
         "COURSE_CLUSTER_IDLE_TIMEOUT",
+        "COURSE_CLUSTER_NO_CLIENT_TIMEOUT",
         "COURSE_USER_MAX_CLUSTERS",
         "COURSE_USER_MAX_CORES",
         "COURSE_USER_MAX_MEMORY_GIB",
-        # The gateway reads the session presets from the servers' course source.
-        *CONTENT_SOURCE_VARS,
     )
     if name in os.environ
 }
 c.JupyterHub.services = [
     {
-        # No "url": the hub's proxy gets no route to the gateway, whose dashboard
-        # pages answer without a login; servers reach it directly, and students
-        # open dashboards through their own server (behind their login).
+        # No "url": the hub's proxy gets no route to the gateway; servers reach
+        # it directly, and students open dashboards through their own server
+        # (behind their login; the gateway checks the owner's hub token).
         "name": "dask-gateway",
         "command": [
             str(bin_dir / "dask-gateway-server"),
             "-f",
             str(here / "dask_gateway_config.py"),
         ],
-        "environment": {**layout.env(), **cluster_env, "PATH": c.Spawner.environment["PATH"]},
+        # The session presets come from the course service (one source of truth).
+        "environment": {
+            **layout.env(),
+            **cluster_env,
+            "PATH": c.Spawner.environment["PATH"],
+            "COURSE_SERVICE_URL": service_base_url(layout.course_service_url),
+        },
         "display": False,
     },
     {
@@ -133,22 +140,26 @@ c.JupyterHub.services = [
         ],
     },
 ]
-
-# --- Permissions: students' and servers' tokens may reach the gateway
-# (it checks access:services!service=dask-gateway); the culler stops idle servers.
 c.JupyterHub.load_roles = [
-    {"name": "user", "scopes": ["self", "access:services!service=dask-gateway"]},
-    {
-        "name": "server",
-        "scopes": [
-            "users:activity!user",
-            "access:servers!server",
-            "access:services!service=dask-gateway",
-        ],
-    },
     {
         "name": "idle-culler",
         "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
         "services": ["idle-culler"],
     },
 ]
+
+# --- The course (course_hub/hub/wiring.py, the same for every deployment): the
+# course service on HUB_PORT+6 with its state beside the hub's, reading the
+# course from the checkout (or COURSE_CONTENT_DIR / COURSE_CONTENT_REPO); the
+# roles (students, servers and the gateway reach the gateway and the service;
+# shares); the servers' COURSE_SERVICE_URL.
+# Without Docker students run as this OS account and could read the course
+# folder itself: `course-hub hub` warns about it (docs/security.md).
+wire_sharing(c)
+wire_course(
+    c,
+    url=layout.course_service_url,
+    state_dir=str(layout.course_service_dir),
+    content_dir=str(layout.content_dir),
+    extra_env=layout.env(),
+)

@@ -11,14 +11,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import dask
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Float, Unicode, default
 
 from .clusters import ClusterManager
-from .content import ContentSource, FolderSource, GitSource, packaged_content_dir
+from .content import ContentSource, FolderSource, GitSource
+from .dashboard import DashboardProxyHandler, dashboard_route
 from .handlers import HANDLERS, STATE_KEY, CourseState
 from .manifest import ManifestError
 from .quiz import QuizStore
+from .service_source import ServiceClient, ServiceSource
 from .sync import SessionSync
 
 
@@ -28,16 +31,54 @@ class CourseHub(ExtensionApp):
     name = "course_hub"
     load_other_extensions = True
 
+    service_url = Unicode(
+        help="""Base URL of the hub's course service as this server reaches it
+        (e.g. http://127.0.0.1:8006/services/course/). When set, the program,
+        the session files, quiz checks and hand-ins all come from the service,
+        with this server's hub token, and content_dir, content_repo and
+        solutions are not used. Default: $COURSE_SERVICE_URL (the hub sets it).""",
+    ).tag(config=True)
+
+    @default("service_url")
+    def _service_url_default(self) -> str:
+        return os.environ.get("COURSE_SERVICE_URL", "")
+
+    service_token = Unicode(
+        help="""Token sent to the course service. Default: $JUPYTERHUB_API_TOKEN,
+        this server's own hub token (its user's identity).""",
+    ).tag(config=True)
+
+    @default("service_token")
+    def _service_token_default(self) -> str:
+        return os.environ.get("JUPYTERHUB_API_TOKEN", "")
+
+    service_refresh_interval = Float(
+        10.0,
+        help="""Seconds the program loaded from the course service is reused
+        before asking it again.""",
+    ).tag(config=True)
+
+    max_handin_mb = Float(
+        help="""Largest notebook, in MiB, this server sends to the course service
+        as a hand-in (the service has its own limit and says so). Default:
+        $COURSE_MAX_HANDIN_MB, else 20.""",
+    ).tag(config=True)
+
+    @default("max_handin_mb")
+    def _max_handin_mb_default(self) -> float:
+        return float(os.environ.get("COURSE_MAX_HANDIN_MB") or 20)
+
     content_dir = Unicode(
         help="""Folder holding course.yml and the session folders.
 
-        Used when content_repo is empty. Default: $COURSE_CONTENT_DIR, else the
-        course shipped inside this package.""",
+        Used when neither service_url nor content_repo is set. Default:
+        $COURSE_CONTENT_DIR. The package ships no course: students' servers get
+        theirs from the hub's course service, never the teacher's version.""",
     ).tag(config=True)
 
     @default("content_dir")
     def _content_dir_default(self) -> str:
-        return os.environ.get("COURSE_CONTENT_DIR") or str(packaged_content_dir())
+        return os.environ.get("COURSE_CONTENT_DIR", "")
 
     content_repo = Unicode(
         help="""Git URL of the course content. When set, it replaces content_dir:
@@ -116,10 +157,25 @@ class CourseHub(ExtensionApp):
         "gateway.public-address.",
     ).tag(config=True)
 
+    dashboard_token = Bool(
+        help="""Send this server's hub token with the Dask dashboard requests it
+        forwards to the gateway (course_hub/dashboard.py), whose dashboard route
+        checks it and never passes it on (course_hub/hub/dashboards.py: the local
+        and compose hubs). Leave it off where a scheduler serves its dashboard
+        itself (DaskHub's Traefik routes): the token would reach a process that
+        runs its owner's code. Default: $COURSE_DASHBOARD_TOKEN, else False.""",
+    ).tag(config=True)
+
+    @default("dashboard_token")
+    def _dashboard_token_default(self) -> bool:
+        return os.environ.get("COURSE_DASHBOARD_TOKEN", "").lower() in ("1", "true", "yes")
+
     solutions = Bool(
         help="""Give this server the teacher's notebooks, solutions included,
-        instead of the students' copies. Default: $COURSE_SOLUTIONS (the hub
-        sets it to 1 for admin users).""",
+        instead of the students' copies, when this server reads the course
+        itself (content_dir or content_repo). Not used with service_url: the
+        course service gives each user the version they may have. Default:
+        $COURSE_SOLUTIONS.""",
     ).tag(config=True)
 
     @default("solutions")
@@ -151,6 +207,9 @@ class CourseHub(ExtensionApp):
     ).tag(config=True)
 
     def make_source(self) -> ContentSource:
+        if self.service_url:
+            client = ServiceClient(self.service_url, self.service_token)
+            return ServiceSource(client, refresh_interval=self.service_refresh_interval)
         if self.content_repo:
             return GitSource(
                 self.content_repo,
@@ -177,8 +236,12 @@ class CourseHub(ExtensionApp):
             except ManifestError as exc:
                 self.log.error("%s", exc.message)
         root_dir = Path(self.serverapp.root_dir).expanduser()
+        if isinstance(source, ServiceSource):
+            self.log.info("Course content from %s", source.describe())
+        # With the service, the files arrive as the version its user may have.
+        solutions = self.solutions and not isinstance(source, ServiceSource)
         sync = SessionSync(
-            source, root_dir, self.course_dir, Path(self.cache_dir), solutions=self.solutions
+            source, root_dir, self.course_dir, Path(self.cache_dir), solutions=solutions
         )
         gateway_kwargs = {
             k: v
@@ -191,10 +254,23 @@ class CourseHub(ExtensionApp):
         }
         clusters = ClusterManager(gateway_kwargs, start_timeout=self.cluster_start_timeout)
         quiz = QuizStore(root_dir / self.quiz_file)
-        self.settings[STATE_KEY] = CourseState(source, sync, clusters, quiz)
+        self.settings[STATE_KEY] = CourseState(
+            source,
+            sync,
+            clusters,
+            quiz,
+            teacher=self.solutions,
+            max_handin_bytes=int(self.max_handin_mb * 2**20),
+        )
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(HANDLERS)
+        # Dashboards through this server carry its hub token (.dashboard says why).
+        route = dashboard_route(
+            self.gateway_public_address or dask.config.get("gateway.public-address", None)
+        )
+        if route and self.dashboard_token:
+            self.handlers.append((route, DashboardProxyHandler))
 
     async def stop_extension(self) -> None:
         state = self.settings.get(STATE_KEY)

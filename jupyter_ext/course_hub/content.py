@@ -1,8 +1,8 @@
 """Where the course content comes from: a folder, or a git repository.
 
 Both kinds of source end up as a local folder holding ``course.yml`` and the
-session folders. A folder source is used in place (the content shipped in the
-wheel or the image, or a teacher's working copy); a git source is cloned into
+session folders. A folder source is used in place (the course in the hub
+image, or a teacher's working copy: the wheel ships none); a git source is cloned into
 the student's cache and fetched again at most every ``refresh_interval``
 seconds, which is how teachers publish changes during the term.
 
@@ -26,19 +26,15 @@ from .manifest import MANIFEST_NAME, Manifest, ManifestError, load_manifest
 
 log = logging.getLogger(__name__)
 
-#: The variables that say where the course comes from. The hub passes them to
-#: every server and to the gateway, so that both read the same program.
+#: The variables that say where the course comes from. Only the hub's course
+#: service reads them (hub/wiring.py): never a student's server nor the gateway,
+#: since a repository URL may carry a token and the repository the answer keys.
 CONTENT_SOURCE_VARS = (
     "COURSE_CONTENT_REPO",
     "COURSE_CONTENT_BRANCH",
     "COURSE_CONTENT_SUBDIR",
     "COURSE_CONTENT_REFRESH_INTERVAL",
 )
-
-
-def packaged_content_dir() -> Path:
-    """The course content shipped inside the wheel (``course/`` at build time)."""
-    return Path(__file__).parent / "course_content"
 
 
 def git(*args: str, cwd: Path | None = None, timeout: float = 120) -> str:

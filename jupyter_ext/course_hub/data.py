@@ -9,15 +9,13 @@ models learn something real.
 
 Partitions are generated from ``(seed, partition)`` alone: a Dask DataFrame
 built with :func:`taxi_dataframe` is generated *on the workers*, which need no
-file at all; :func:`write_taxi` writes CSV or Parquet files for object storage.
+file at all; :mod:`course_hub.taxi_files` writes CSV or Parquet files of any
+size (the full 55 M rows) in bounded memory, a block of rows at a time.
 """
 
 from __future__ import annotations
 
 import math
-import sys
-import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -50,9 +48,17 @@ DIRT = {
 }
 
 
-def taxi_partition(partition: int, rows: int, seed: int = 42) -> pd.DataFrame:
-    """One partition: ``rows`` trips, the same for the same ``(seed, partition)``."""
-    rng = np.random.default_rng([seed, partition])
+def taxi_partition(
+    partition: int, rows: int, seed: int = 42, block: int = 0, first_row: int = 0
+) -> pd.DataFrame:
+    """One partition: ``rows`` trips, the same for the same ``(seed, partition)``.
+
+    A file too big for memory is written as blocks of one partition (``block``
+    1, 2, ... draw from their own random streams; keys go on from
+    ``first_row``); block 0 is the partition itself, so a small file holds
+    exactly what :func:`taxi_dataframe` generates on the workers.
+    """
+    rng = np.random.default_rng([seed, partition] if block == 0 else [seed, partition, block])
     where = rng.choice(len(_CENTERS), size=rows, p=_WEIGHTS)
     pickup = _CENTERS[where] + rng.normal(0.0, [0.018, 0.014], size=(rows, 2))
     miles = rng.lognormal(mean=0.6, sigma=0.75, size=rows).clip(0.1, 45.0)
@@ -63,6 +69,7 @@ def taxi_partition(partition: int, rows: int, seed: int = 42) -> pd.DataFrame:
     )
     seconds = rng.integers(_START, _END, size=rows)
     when = pd.to_datetime(seconds, unit="s")
+    texts = _datetime_texts(seconds)
     night = (when.hour >= 20) | (when.hour < 6)
     later = when.year >= 2012  # the 2012 fare increase
     route = miles * rng.uniform(1.1, 1.8, size=rows)  # streets are not straight lines
@@ -77,11 +84,9 @@ def taxi_partition(partition: int, rows: int, seed: int = 42) -> pd.DataFrame:
 
     df = pd.DataFrame(
         {
-            "key": [
-                f"{t}.{partition}.{i}" for i, t in enumerate(when.strftime("%Y-%m-%d %H:%M:%S"))
-            ],
+            "key": [f"{t}.{partition}.{i}" for i, t in enumerate(texts, start=first_row)],
             "fare_amount": fare,
-            "pickup_datetime": when.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            "pickup_datetime": [f"{t} UTC" for t in texts],
             "pickup_longitude": pickup[:, 0],
             "pickup_latitude": pickup[:, 1],
             "dropoff_longitude": dropoff[:, 0],
@@ -91,6 +96,17 @@ def taxi_partition(partition: int, rows: int, seed: int = 42) -> pd.DataFrame:
     )
     _add_dirt(df, rng)
     return df
+
+
+def _datetime_texts(seconds: np.ndarray) -> list[str]:
+    """``YYYY-MM-DD HH:MM:SS`` for epoch seconds, as ``strftime`` writes them.
+
+    numpy's ISO formatting with the ``T`` overwritten: five times faster than
+    pandas' ``strftime``, which was half of the generator's time at 55 M rows.
+    """
+    iso = np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s").astype("S19")
+    iso.view(np.uint8).reshape(-1, 19)[:, 10] = ord(" ")
+    return iso.astype("U19").tolist()
 
 
 def _add_dirt(df: pd.DataFrame, rng: np.random.Generator) -> None:
@@ -124,52 +140,3 @@ def taxi_dataframe(rows: int, partitions: int, seed: int = 42) -> Any:
     per = math.ceil(rows / partitions)
     meta = taxi_partition(0, 1, seed).iloc[:0]
     return dd.from_map(taxi_partition, range(partitions), rows=per, seed=seed, meta=meta)
-
-
-def write_taxi(
-    out: Path | str,
-    rows: int,
-    partitions: int = 10,
-    fmt: str = "csv",
-    seed: int = 42,
-    progress: bool = True,
-) -> list[Path]:
-    """Write the table as ``part-NNNNN.csv`` (or ``.parquet``) files, with a progress bar."""
-    if fmt not in ("csv", "parquet"):
-        raise ValueError(f"format must be csv or parquet, not {fmt!r}")
-    if rows < 1 or partitions < 1:
-        raise ValueError("rows and partitions must be at least 1")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    per = math.ceil(rows / partitions)
-    paths = []
-    t0 = time.monotonic()
-    for i in range(partitions):
-        n = min(per, rows - i * per)
-        if n <= 0:
-            break
-        df = taxi_partition(i, n, seed)
-        path = out / f"part-{i:05d}.{fmt}"
-        if fmt == "csv":
-            df.to_csv(path, index=False)
-        else:
-            df.to_parquet(path, index=False)
-        paths.append(path)
-        if progress:
-            _bar(i + 1, partitions, min(rows, (i + 1) * per), time.monotonic() - t0)
-    if progress:
-        print(file=sys.stderr)
-    return paths
-
-
-def _bar(done: int, total: int, rows: int, seconds: float) -> None:
-    width = 30
-    filled = int(width * done / total)
-    rate = rows / seconds if seconds > 0 else 0.0
-    print(
-        f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} partitions, "
-        f"{rows:,} rows, {rate:,.0f} rows/s",
-        end="",
-        file=sys.stderr,
-        flush=True,
-    )

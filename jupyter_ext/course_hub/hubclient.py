@@ -8,7 +8,9 @@ run code in a kernel over the Jupyter websocket protocol.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import time
 import uuid
 from typing import Any
@@ -39,6 +41,43 @@ class Deadline:
 def _expect(ok: bool, message: str) -> None:
     if not ok:
         raise HubError(message)
+
+
+def _login_error(page: str) -> str:
+    """The login page's own sentence (e.g. a locked name), if it shows one."""
+    m = re.search(r'<p class="login_error">\s*(.*?)\s*</p>', page, re.S)
+    return f" ({html.unescape(m[1])})" if m else ""
+
+
+def _admin_post(hub_url: str, admin_token: str, path: str, body: dict | None = None) -> dict:
+    r = requests.post(
+        f"{hub_url.rstrip('/')}/hub/api/course/accounts{path}",
+        headers={"Authorization": f"token {admin_token}"},
+        json=body or {},
+        timeout=60,
+    )
+    if r.status_code == 404 and "course/accounts" in r.url and not path:
+        raise HubError("this hub has no accounts API (is it in workshop mode?)")
+    if r.status_code not in (200, 201):
+        try:
+            message = r.json().get("message") or r.text[:200]
+        except ValueError:
+            message = r.text[:200]
+        raise HubError(f"{r.status_code}: {message}")
+    return r.json()
+
+
+def enroll(hub_url: str, admin_token: str, names: list[str]) -> dict[str, str]:
+    """Accounts for ``names`` on a hub in accounts mode: ``{new name: initial password}``.
+
+    Names that already have an account are left out (their password is untouched).
+    """
+    return _admin_post(hub_url, admin_token, "", {"users": list(names)})["created"]
+
+
+def reset_password(hub_url: str, admin_token: str, name: str) -> str:
+    """A new generated password for ``name``; the old one stops working."""
+    return _admin_post(hub_url, admin_token, f"/{name}/reset")["password"]
 
 
 class HubUser:
@@ -89,7 +128,8 @@ class HubUser:
         )
         _expect(
             r.status_code == 302,
-            f"login of {self.name} refused ({r.status_code}): wrong password or not allowed",
+            f"login of {self.name} refused ({r.status_code}): wrong password or not allowed"
+            + _login_error(r.text),
         )
         xsrf = self.browser.cookies.get("_xsrf", path="/hub/")
         r = self.browser.post(

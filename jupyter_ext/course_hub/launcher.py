@@ -25,6 +25,7 @@ from pathlib import Path
 import psutil
 
 from .errors import CourseError
+from .hub.accounts import auth_mode
 from .hub.gateway import cluster_options
 from .hub.local import Credentials, LayoutError, LocalLayout, credentials, local_layout
 from .manifest import MANIFEST_NAME, load_manifest
@@ -61,26 +62,21 @@ def preflight(layout: LocalLayout) -> Credentials:
     manifest_path = layout.content_dir / MANIFEST_NAME
     manifest = load_manifest(manifest_path, layout.content_dir)
     cluster_options(manifest)
-    ports = [
-        layout.hub_port,
-        layout.hub_api_port,
-        layout.proxy_api_port,
-        layout.gateway_http_port,
-        layout.gateway_tcp_port,
-        layout.gateway_api_port,
-    ]
-    busy = [p for p in ports if not _port_free(p)]
+    busy = [p for p in layout.ports if not _port_free(p)]
     if busy:
         raise LayoutError(
             f"port(s) {', '.join(map(str, busy))} already in use (is another hub running?); "
-            f"set HUB_PORT to use ports HUB_PORT..HUB_PORT+5 elsewhere"
+            f"set HUB_PORT to use ports HUB_PORT..HUB_PORT+{len(layout.ports) - 1} elsewhere"
         )
     layout.proxy_command()
     layout.state.mkdir(parents=True, exist_ok=True, mode=0o700)
     return credentials(layout.secrets)
 
 
-def banner(layout: LocalLayout, logins: Credentials, elapsed: float) -> str:
+def banner(
+    layout: LocalLayout, logins: Credentials, elapsed: float, since: float | None = None
+) -> str:
+    """How to log in. ``since``: the wall-clock start, to name the handouts made since."""
     secrets_dir = layout.secrets
     student = (
         f"the course password {logins.student_password}"
@@ -98,18 +94,63 @@ def banner(layout: LocalLayout, logins: Credentials, elapsed: float) -> str:
             else f" (in {secrets_dir / 'admin-password'})"
         )
     )
-    lines = [
-        "",
-        f"Course hub ready at {layout.url} (started in {elapsed:.1f} s)",
-        f"  Students: log in with any user name and {student}",
-        f"  Teachers: log in as {', '.join(logins.admin_users)} with {admin}",
-    ]
-    if logins.created:
-        lines.append(
-            f"  (Generated passwords are shown this once; they are kept in {secrets_dir}.)"
-        )
+    lines = ["", f"Course hub ready at {layout.url} (started in {elapsed:.1f} s)"]
+    teachers = f"  Teachers: log in as {', '.join(logins.admin_users)} with {admin}"
+    if auth_mode() == "workshop":
+        lines += [
+            "  WORKSHOP MODE (COURSE_AUTH=workshop): everyone shares one password, and anyone",
+            "  who types a classmate's name opens their home. Not for a class.",
+            f"  Students: log in with any user name and {student}",
+            teachers,
+        ]
+        if logins.created:
+            lines.append(
+                f"  (Generated passwords are shown this once; they are kept in {secrets_dir}.)"
+            )
+    else:
+        handouts = sorted(secrets_dir.glob("handout-*.csv"))
+        new = [p for p in handouts if since is not None and p.stat().st_mtime >= since - 1]
+        lines += [
+            teachers,
+            "  Students: each logs in with their own account (change it at /hub/change-password).",
+        ]
+        if "admin" in logins.created:
+            lines.append(
+                "  (The admin password is shown this once; it is kept in the file above.)"
+            )
+        if new:
+            lines += [f"  New accounts from the roster, passwords to hand out: {p}" for p in new]
+        elif handouts:
+            lines.append(f"  Handouts of earlier accounts: {secrets_dir}/handout-*.csv")
+        lines += [
+            "  Add students: COURSE_ROSTER=roster.txt (accounts at the next start), or",
+            f"    course-hub accounts add NAME... --hub {layout.url} --token TOKEN",
+            f"    (TOKEN: log in as a teacher, then {layout.url}/hub/token)",
+        ]
+    warning = answer_key_warning(layout)
+    if warning:
+        lines += ["", warning]
     lines += ["Press Ctrl-C to stop the hub, the students' servers and their Dask clusters.", ""]
     return "\n".join(lines)
+
+
+def answer_key_warning(layout: LocalLayout) -> str | None:
+    """A warning when students' servers could read the teacher's course folder.
+
+    Without Docker every student's server runs as this very OS account (no
+    accounts of their own), so a student's terminal or kernel can open the
+    course folder, solutions included; docs/security.md says so too.
+    """
+    manifest = layout.content_dir / MANIFEST_NAME
+    if not os.access(manifest, os.R_OK):
+        return None
+    return (
+        "  WARNING: students' servers run as the same OS account as the course content "
+        f"({layout.content_dir}):\n"
+        "  a student's terminal can read the teacher's notebooks, solutions included. Keep\n"
+        "  graded solutions out of this folder, or run the hub in containers "
+        "(docs/security.md)."
+    )
 
 
 def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 120.0) -> bool:
@@ -147,7 +188,12 @@ def stop_descendants(grace: float = 15.0) -> int:
 
 
 #: What a hub that died without cleaning up leaves behind and starts again.
-SERVICE_MARKERS = ("dask-gateway-server", "jupyterhub_idle_culler", "configurable-http-proxy")
+SERVICE_MARKERS = (
+    "dask-gateway-server",
+    "jupyterhub_idle_culler",
+    "configurable-http-proxy",
+    "course_hub.service",
+)
 
 
 def stop_services() -> int:
@@ -240,10 +286,11 @@ def run(config: Path, state_dir: str | None = None, port: int | None = None) -> 
         os.environ["COURSE_STATE_DIR"] = str(Path(state_dir).expanduser().resolve())
     if port:
         os.environ["HUB_PORT"] = str(port)
-    started = time.monotonic()
+    started, wall_start = time.monotonic(), time.time()
     try:
         layout = local_layout(config.parents[2])
         logins = preflight(layout)
+        auth_mode()
     except (CourseError, LayoutError, ValueError) as exc:
         message = exc.message if isinstance(exc, CourseError) else str(exc)
         print(f"course-hub: cannot start the hub: {message}", file=sys.stderr)
@@ -280,7 +327,7 @@ def run(config: Path, state_dir: str | None = None, port: int | None = None) -> 
     signal.signal(signal.SIGTERM, on_signal)
 
     if wait_ready(layout.url, hub):
-        print(banner(layout, logins, time.monotonic() - started), flush=True)
+        print(banner(layout, logins, time.monotonic() - started, wall_start), flush=True)
     elif not stopping:
         print("course-hub: the hub did not become ready; see its log above.", file=sys.stderr)
         hub.send_signal(signal.SIGTERM)

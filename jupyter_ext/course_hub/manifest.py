@@ -10,9 +10,11 @@ a puzzling behaviour in class.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path, PurePosixPath
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
@@ -125,6 +127,109 @@ class QuizQuestion(_Strict):
         return self
 
 
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ValueError(
+            f"timezone {name!r} is not a time zone name (IANA, like Europe/Paris or UTC)"
+        ) from None
+
+
+def _local_time(value: str, zone: ZoneInfo, what: str) -> dt.datetime:
+    """A date and time written in the assignment's zone, as an aware datetime."""
+    try:
+        when = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(
+            f'{what} {value!r} is not a date and time like "2027-01-15 18:00"'
+        ) from None
+    local = when.replace(tzinfo=zone)
+    if when.tzinfo is not None and when.utcoffset() != local.utcoffset():
+        raise ValueError(
+            f"{what} {value!r} has an offset that is not {zone.key}'s on that date "
+            f"({local.strftime('%z')}): write the local time without an offset"
+        )
+    return local
+
+
+def _utc(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+class Assignment(_Strict):
+    """What a session asks students to hand in, and until when."""
+
+    notebooks: list[str] = Field(
+        min_length=1, description="Paths as in the session's notebooks list."
+    )
+    deadline: str = Field(description='Local time in timezone, like "2027-01-15 18:00".')
+    timezone: str = Field(description="IANA time zone name, like Europe/Paris.")
+    late_until: str | None = Field(
+        None, description="Late hand-ins are accepted (and marked late) until then."
+    )
+
+    @field_validator("deadline", "late_until", mode="before")
+    @classmethod
+    def _yaml_dates(cls, v: object) -> object:
+        # YAML turns `2027-01-15 18:00:00` (unquoted, with seconds) into a datetime.
+        if isinstance(v, dt.datetime):
+            return v.isoformat(sep=" ")
+        if isinstance(v, dt.date):
+            raise ValueError(f'give a time with the date, like "{v.isoformat()} 18:00"')
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_zone(cls, v: str) -> str:
+        _zone(v)
+        return v
+
+    @model_validator(mode="after")
+    def _check_times(self) -> Assignment:
+        zone = _zone(self.timezone)
+        deadline = _local_time(self.deadline, zone, "deadline")
+        if self.late_until is not None:
+            late = _local_time(self.late_until, zone, "late_until")
+            if late <= deadline:
+                raise ValueError("late_until must be after the deadline")
+        return self
+
+    @property
+    def deadline_at(self) -> dt.datetime:
+        """The deadline as an aware datetime in the assignment's zone."""
+        return _local_time(self.deadline, ZoneInfo(self.timezone), "deadline")
+
+    @property
+    def late_until_at(self) -> dt.datetime | None:
+        if self.late_until is None:
+            return None
+        return _local_time(self.late_until, ZoneInfo(self.timezone), "late_until")
+
+    def lateness(self, now: dt.datetime) -> bool | None:
+        """Whether a hand-in received at ``now`` is late (True), on time (False)
+        or refused (None: after the deadline, or after late_until)."""
+        if now <= self.deadline_at:
+            return False
+        late = self.late_until_at
+        return True if late is not None and now <= late else None
+
+    def model(self, now: dt.datetime | None = None) -> dict[str, Any]:
+        """The assignment as the APIs show it (AssignmentModel), at ``now`` (UTC)."""
+        now = now or dt.datetime.now(dt.UTC)
+        late = self.late_until_at
+        return {
+            "notebooks": list(self.notebooks),
+            "deadline": self.deadline_at.isoformat(),
+            "timezone": self.timezone,
+            "deadline_utc": _utc(self.deadline_at),
+            "late_until_utc": _utc(late) if late else None,
+            "accepts_late": late is not None,
+            "seconds_left": round((self.deadline_at - now).total_seconds(), 3),
+            "open": self.lateness(now) is not None,
+        }
+
+
 class Session(_Strict):
     id: Annotated[str, Field(pattern=SESSION_ID_PATTERN)]
     title: str = Field(min_length=1)
@@ -138,6 +243,9 @@ class Session(_Strict):
     notebooks: list[Notebook] = []
     cluster: ClusterPreset | None = None
     quiz: list[QuizQuestion] = []
+    assignment: Assignment | None = Field(
+        None, description="The notebook(s) students hand in, with the deadline."
+    )
 
     @field_validator("duration")
     @classmethod
@@ -160,6 +268,19 @@ class Session(_Strict):
             raise ValueError(f"notebook paths listed twice: {', '.join(dupes)}")
         if sum(nb.main for nb in self.notebooks) > 1:
             raise ValueError("at most one notebook may be marked main: true")
+        if self.assignment is not None:
+            unknown = [p for p in self.assignment.notebooks if p not in paths]
+            if unknown:
+                listed = ", ".join(paths) or "none"
+                raise ValueError(
+                    f"assignment.notebooks: {', '.join(unknown)} is not one of the session's "
+                    f"notebooks ({listed})"
+                )
+            dupes = sorted(
+                {p for p in self.assignment.notebooks if self.assignment.notebooks.count(p) > 1}
+            )
+            if dupes:
+                raise ValueError(f"assignment.notebooks: listed twice: {', '.join(dupes)}")
         return self
 
     @property
@@ -206,6 +327,20 @@ class Manifest(_Strict):
             if s.id == session_id:
                 return s
         raise CourseError(404, f"There is no session {session_id!r} in this course.", "unknown")
+
+
+def past_deadlines(manifest: Manifest, now: dt.datetime | None = None) -> list[str]:
+    """Assignments whose deadline has passed, named by session (for ``course-hub
+    validate``: a teacher publishing a new deadline; a running hub accepts them)."""
+    now = now or dt.datetime.now(dt.UTC)
+    found = []
+    for i, s in enumerate(manifest.sessions):
+        if s.assignment is not None and s.assignment.deadline_at < now:
+            found.append(
+                f"sessions[{i}] (id {s.id!r}).assignment.deadline: "
+                f"{s.assignment.deadline} ({s.assignment.timezone}) is in the past"
+            )
+    return found
 
 
 def _where(manifest: dict | None, loc: tuple) -> str:

@@ -204,3 +204,95 @@ export function shortName(name: string): string {
   const last = name.split('.').pop() ?? name;
   return last.length > 8 ? last.slice(0, 8) : last;
 }
+
+/** A hand-in's size as people read it: "2.1 MB", "830 kB", "512 B" (decimal units). */
+export function formatSize(bytes: number): string {
+  if (bytes < 1000) {
+    return `${bytes} B`;
+  }
+  if (bytes < 1e6) {
+    return `${(bytes / 1e3).toFixed(bytes < 1e4 ? 1 : 0)} kB`;
+  }
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+function pad(n: number): string {
+  return String(n).padStart(2, '0');
+}
+
+/** The local time of day of an ISO instant: "14:02:11". */
+export function formatClock(iso: string): string {
+  const d = new Date(iso);
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/** An instant as a date and time, in the browser's zone or in `timeZone`. */
+export function formatDateTime(iso: string, timeZone?: string): string {
+  return new Intl.DateTimeFormat('en-GB', {
+    weekday: 'short',
+    day: 'numeric',
+    month: 'short',
+    hour: '2-digit',
+    minute: '2-digit',
+    hour12: false,
+    timeZone
+  }).format(new Date(iso));
+}
+
+/** "Handed in 14:02:11, 2.1 MB" (", late" when it was). */
+export function receiptLine(receipt: {
+  received: string;
+  size: number;
+  late: boolean;
+}): string {
+  const late = receipt.late ? ', late' : '';
+  return `Handed in ${formatClock(receipt.received)}, ${formatSize(receipt.size)}${late}`;
+}
+
+/** Time to a deadline, coarser as it is further: "2 d 3 h", "1 h 05 min", "4 min 09 s". */
+export function formatTimeLeft(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  const days = Math.floor(s / 86400);
+  const hours = Math.floor((s % 86400) / 3600);
+  const minutes = Math.floor((s % 3600) / 60);
+  if (days > 0) {
+    return `${days} d ${hours} h`;
+  }
+  if (hours > 0) {
+    return `${hours} h ${pad(minutes)} min`;
+  }
+  return `${minutes} min ${pad(s % 60)} s`;
+}
+
+export type AssignmentPhase = 'open' | 'late' | 'closed';
+
+/**
+ * Where an assignment stands `elapsed` seconds after the service answered.
+ * Its `seconds_left` and `open` are by the service's clock, which decides;
+ * counting from them keeps a wrong clock in the browser out of it.
+ */
+export function assignmentPhase(
+  a: {
+    seconds_left: number;
+    open: boolean;
+    accepts_late: boolean;
+    deadline_utc: string;
+    late_until_utc: string | null;
+  },
+  elapsed: number
+): { phase: AssignmentPhase; secondsLeft: number } {
+  const secondsLeft = a.seconds_left - elapsed;
+  if (!a.open) {
+    return { phase: 'closed', secondsLeft };
+  }
+  if (secondsLeft > 0) {
+    return { phase: 'open', secondsLeft };
+  }
+  let lateSpan = 0;
+  if (a.accepts_late) {
+    lateSpan = a.late_until_utc
+      ? (Date.parse(a.late_until_utc) - Date.parse(a.deadline_utc)) / 1000
+      : Infinity;
+  }
+  return { phase: secondsLeft + lateSpan > 0 ? 'late' : 'closed', secondsLeft };
+}

@@ -25,6 +25,7 @@ import { courseIcon } from './icon';
 import { CourseModel } from './state';
 import { IPanelActions } from './widgets/actions';
 import { CoursePanel } from './widgets/CoursePanel';
+import { LiveViewWidget } from './widgets/LiveViewWidget';
 
 const PLUGIN_ID = 'jupyter-course-hub:plugin';
 /** Where the current session is remembered across reloads. */
@@ -37,14 +38,34 @@ export namespace CommandIDs {
   export const newCluster = 'course:new-cluster';
   export const stopCluster = 'course:stop-cluster';
   export const refresh = 'course:refresh';
+  export const openLiveView = 'course:open-live-view';
 }
+
+/** The sidebar tab's look: a badge while a live question waits for the student. */
+const TAB_CLASS = 'jp-Course-tab';
+const LIVE_CLASS = 'jp-mod-live';
 
 function makeActions(
   app: JupyterFrontEnd,
-  tracker: INotebookTracker | null
+  tracker: INotebookTracker | null,
+  model: CourseModel
 ): IPanelActions {
   let dashboards = 0;
+  let liveView: MainAreaWidget<LiveViewWidget> | null = null;
   return {
+    openLiveView() {
+      if (!liveView || liveView.isDisposed) {
+        liveView = new MainAreaWidget({ content: new LiveViewWidget(model.live) });
+        liveView.id = 'course-live-view';
+        liveView.title.label = 'Live quiz';
+        liveView.title.caption = 'The live quiz, made to be projected';
+        liveView.title.closable = true;
+        liveView.title.icon = courseIcon;
+        app.shell.add(liveView, 'main');
+      }
+      app.shell.activateById(liveView.id);
+    },
+
     async openNotebook(path: string) {
       await app.commands.execute('docmanager:open', { path });
     },
@@ -84,6 +105,14 @@ function makeActions(
       app.shell.activateById(widget.id);
     },
 
+    async saveIfDirty(path: string) {
+      // The open notebook's unsaved changes would not be in the file handed in.
+      const panel = tracker?.find(p => p.context.path === path);
+      if (panel && panel.context.model.dirty) {
+        await panel.context.save();
+      }
+    },
+
     async confirmStop(name: string) {
       const result = await showDialog({
         title: 'Stop this cluster?',
@@ -91,6 +120,14 @@ function makeActions(
           `Cluster ${shortName(name)} and its workers stop; results kept in their ` +
           'memory are lost. Notebooks connected to it will need a new cluster.',
         buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Stop cluster' })]
+      });
+      return result.button.accept;
+    },
+    async confirmAction(title: string, body: string) {
+      const result = await showDialog({
+        title,
+        body,
+        buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Stop' })]
       });
       return result.button.accept;
     }
@@ -117,15 +154,30 @@ const plugin: JupyterFrontEndPlugin<void> = {
     stateDB: IStateDB | null
   ) => {
     const model = new CourseModel(CourseAPI);
-    const actions = makeActions(app, tracker);
+    const actions = makeActions(app, tracker, model);
     const panel = new CoursePanel(model, actions);
     panel.title.icon = courseIcon;
     panel.title.caption = 'Course';
+    panel.title.className = TAB_CLASS;
     app.shell.add(panel, 'left', { rank: 50 });
     restorer?.add(panel, 'course-hub-panel');
 
     void model.refreshProgram();
+    void model.loadMe();
     model.startPolling();
+    // The live quiz is followed for the plugin's life, panel open or not; a
+    // question shows as a badge on the tab and never takes the focus.
+    model.live.start();
+    let badge = false;
+    model.live.changed.connect(() => {
+      if (model.live.attention !== badge) {
+        badge = model.live.attention;
+        panel.title.className = badge ? `${TAB_CLASS} ${LIVE_CLASS}` : TAB_CLASS;
+        panel.title.caption = badge
+          ? 'Course: a live question is waiting for you'
+          : 'Course';
+      }
+    });
 
     if (stateDB) {
       void stateDB.fetch(STATE_KEY).then(saved => {
@@ -233,6 +285,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
       execute: async () => {
         await Promise.all([model.refreshProgram(), model.poll?.refresh()]);
       }
+    });
+
+    commands.addCommand(CommandIDs.openLiveView, {
+      label: 'Course: open the live quiz view',
+      caption:
+        'The live quiz in large type, to project: the question and the answers as they come',
+      isEnabled: () => model.me?.teacher ?? false,
+      execute: () => actions.openLiveView?.()
     });
 
     if (palette) {

@@ -7,18 +7,23 @@ import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { needsFastPoll, reportLines } from './format';
+import { ILiveAPI, LiveModel } from './live';
 import {
+  IAssignment,
   ICluster,
   ICreateRequest,
+  IHandins,
+  IMe,
   IOpenReport,
   IOptionField,
   IProgram,
   IQuiz,
   IQuizQuestion,
+  IReceipt,
   ISession
 } from './model';
 
-export interface ICourseAPI {
+export interface ICourseAPI extends ILiveAPI {
   program(): Promise<IProgram>;
   openSession(id: string): Promise<IOpenReport>;
   quiz(id: string): Promise<IQuiz>;
@@ -29,6 +34,9 @@ export interface ICourseAPI {
   scaleCluster(name: string, workers: number): Promise<ICluster>;
   adaptCluster(name: string, minimum: number, maximum: number): Promise<ICluster>;
   stopCluster(name: string): Promise<void>;
+  me(): Promise<IMe>;
+  handins(id: string, latest?: boolean): Promise<IHandins>;
+  handIn(id: string, notebook: string): Promise<IReceipt>;
 }
 
 export interface IProblem {
@@ -62,6 +70,7 @@ export class CourseModel {
   ) {
     this._interval = Math.max(1, options.refreshInterval ?? 5) * 1000;
     this.defaultSession = options.defaultSession ?? '';
+    this.live = new LiveModel(api);
   }
 
   get changed(): ISignal<this, void> {
@@ -76,6 +85,8 @@ export class CourseModel {
     }
   }
 
+  /** The live quiz, followed for the plugin's whole life (see `LiveModel`). */
+  readonly live: LiveModel;
   program: IProgram | null = null;
   programError: IProblem | null = null;
   clusters: ICluster[] | null = null;
@@ -95,6 +106,20 @@ export class CourseModel {
   /** Quizzes by session id, loaded when the student opens one. */
   quizzes: Record<string, IQuiz> = {};
   quizErrors: Record<string, IProblem> = {};
+  /** Who the user is for the course (a teacher sees everyone's hand-ins). */
+  me: IMe | null = null;
+  /** When the program was last loaded (ms): assignments count down from there. */
+  programAt = 0;
+  /** Hand-ins by session id, with when they were loaded (ms). */
+  handins: Record<string, IHandins & { at: number }> = {};
+  /** Why the last hand-in of a session failed (the service's sentence). */
+  handinErrors: Record<string, IProblem> = {};
+  /** Why a session's hand-ins could not be listed. */
+  listErrors: Record<string, IProblem> = {};
+  /** `<session>/<notebook>` being handed in. */
+  handingIn: string | null = null;
+  /** The receipt of the hand-in just made, by session id. */
+  receipts: Record<string, IReceipt> = {};
 
   /** The session whose preset "New cluster" uses, if any. */
   presetSession(): ISession | null {
@@ -117,6 +142,7 @@ export class CourseModel {
   async refreshProgram(): Promise<void> {
     try {
       this.program = await this.api.program();
+      this.programAt = Date.now();
       this.programError = null;
     } catch (error) {
       this.programError = problem(error);
@@ -193,7 +219,8 @@ export class CourseModel {
         const done = quiz.questions.filter(q => q.choice !== null);
         quiz.score = {
           answered: done.length,
-          correct: done.filter(q => q.correct).length,
+          // The first answer counts (a second try after seeing the answer does not).
+          correct: done.filter(q => q.first_correct ?? q.correct).length,
           total: quiz.questions.length
         };
       }
@@ -202,6 +229,82 @@ export class CourseModel {
       this.quizErrors[id] = problem(error);
     }
     this._emit();
+  }
+
+  async loadMe(): Promise<void> {
+    try {
+      this.me = await this.api.me();
+    } catch {
+      this.me = null; // then the panel shows the student's view only
+    }
+    this.live.teacher = this.me?.teacher ?? false;
+    this._emit();
+  }
+
+  /** A session's assignment, from whichever answer of the service is newest. */
+  assignment(id: string): { assignment: IAssignment; at: number } | null {
+    const listed = this.handins[id];
+    if (listed?.assignment && listed.at >= this.programAt) {
+      return { assignment: listed.assignment, at: listed.at };
+    }
+    const s = this.program?.sessions.find(x => x.id === id);
+    return s?.assignment ? { assignment: s.assignment, at: this.programAt } : null;
+  }
+
+  /** The session's hand-ins: the student's own, or (teachers) each student's latest. */
+  async loadHandins(id: string): Promise<void> {
+    try {
+      const listed = await this.api.handins(id, this.me?.teacher ?? false);
+      this.handins[id] = { ...listed, at: Date.now() };
+      delete this.listErrors[id];
+    } catch (error) {
+      this.listErrors[id] = problem(error);
+    }
+    this._emit();
+  }
+
+  /**
+   * Hand in a notebook as saved; `save` first saves it if it is open with
+   * unsaved changes. Returns the receipt, or null (the error is in the state).
+   */
+  async handIn(
+    id: string,
+    notebook: string,
+    save: () => Promise<void> = async () => undefined
+  ): Promise<IReceipt | null> {
+    if (this.handingIn) {
+      return null;
+    }
+    this.handingIn = `${id}/${notebook}`;
+    delete this.handinErrors[id];
+    this._emit();
+    try {
+      try {
+        await save();
+      } catch (error) {
+        const why = (error as Error)?.message ?? '';
+        throw {
+          message:
+            `Your notebook could not be saved, so it was not handed in. ${why}`.trim(),
+          reason: 'save'
+        };
+      }
+      const receipt = await this.api.handIn(id, notebook);
+      this.receipts[id] = receipt;
+      this.handingIn = null;
+      await this.loadHandins(id);
+      return receipt;
+    } catch (error) {
+      this.handingIn = null;
+      if ((error as IProblem)?.reason === 'deadline') {
+        await this.loadHandins(id); // the service's view of the deadline
+      }
+      this.handinErrors[id] = problem(error);
+      return null;
+    } finally {
+      this.handingIn = null;
+      this._emit();
+    }
   }
 
   async createCluster(request?: ICreateRequest): Promise<ICluster | null> {
@@ -256,6 +359,7 @@ export class CourseModel {
 
   setVisible(visible: boolean): void {
     this._visible = visible;
+    this.live.setPanelVisible(visible);
     if (visible) {
       void this.poll?.refresh();
     }
@@ -274,6 +378,7 @@ export class CourseModel {
   }
 
   dispose(): void {
+    this.live.dispose();
     this.poll?.dispose();
     this.poll = null;
     Signal.clearData(this);

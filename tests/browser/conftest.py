@@ -2,7 +2,7 @@
 Course panel, against the real hub `make hub` runs (started like the e2e
 tier's). Screenshots of every step go to .test-artifacts/browser/.
 
-Chromium must be installed (.ci/run installs it): a missing browser is a
+Chromium must be installed (`make test` installs it: tests/setup-machine): a missing browser is a
 failure, never a skip.
 """
 
@@ -17,7 +17,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from ..e2e.conftest import ARTIFACTS, PASSWORD, start_hub
+from ..e2e.conftest import ARTIFACTS, start_hub
+from ..hubclient import Student
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SHOTS = ARTIFACTS / "browser"
@@ -68,11 +69,13 @@ class Shots:
         return path
 
 
-def log_in(page: Page, hub_url: str, name: str) -> None:
-    """The hub's login form, then JupyterLab in the student's new server."""
+def log_in(page: Page, student: Student) -> None:
+    """The hub's login form with the student's own password (``hub.student()``
+    enrolled them), then JupyterLab in their new server."""
+    hub_url, name = student.hub_url, student.name
     page.goto(f"{hub_url}/hub/login")
     page.fill("#username_input", name)
-    page.fill("#password_input", PASSWORD)
+    page.fill("#password_input", student.password or "")
     page.click("#login_submit")
     page.wait_for_url(f"**/user/{name}/lab**", timeout=120_000)
     page.goto(f"{hub_url}/user/{name}/lab?reset")

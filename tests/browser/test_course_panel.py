@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 
 from playwright.sync_api import Page, expect
 
-from ..e2e.conftest import PASSWORD
-from ..hubclient import Student
 from .conftest import Shots, log_in, open_course_panel, record, run_palette_command
 
 
@@ -29,13 +26,14 @@ def open_session(page: Page, session_id: str, notebook: str) -> None:
 
 
 def test_first_class_by_mouse(hub, browser):
-    name = f"ada-{uuid.uuid4().hex[:6]}"
+    ada = hub.student("ada")
+    name = ada.name
     context = browser.new_context(viewport={"width": 1440, "height": 1100})
     page = context.new_page()
     shot = Shots(page, "student")
     t0 = time.monotonic()
     try:
-        log_in(page, hub.url, name)
+        log_in(page, ada)
         open_course_panel(page)
         expect(page.locator("#course-hub-panel .jp-Course-empty")).to_contain_text(
             "No cluster yet"
@@ -151,7 +149,7 @@ def test_another_student_sees_none_of_it(hub, browser):
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     try:
-        log_in(page, hub.url, f"other-{uuid.uuid4().hex[:6]}")
+        log_in(page, hub.student("other"))
         open_course_panel(page)
         expect(page.locator("#course-hub-panel .jp-Course-empty")).to_be_visible(timeout=30_000)
         expect(page.locator("#course-hub-panel [data-cluster]")).to_have_count(0)
@@ -167,7 +165,7 @@ def test_palette_and_bad_options(hub, browser):
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     try:
-        log_in(page, hub.url, f"eve-{uuid.uuid4().hex[:6]}")
+        log_in(page, hub.student("eve"))
         open_course_panel(page)
         run_palette_command(page, "Open a course session")
         dialog = page.locator(".jp-Dialog")
@@ -204,7 +202,7 @@ def test_quiz_answers_are_checked_and_kept(hub, browser):
         return quiz
 
     try:
-        log_in(page, hub.url, f"quiz-{uuid.uuid4().hex[:6]}")
+        log_in(page, hub.student("quiz"))
         open_course_panel(page)
         quiz = open_quiz()
         second = quiz.locator('[data-question="2"]')
@@ -236,14 +234,13 @@ def test_quiz_answers_are_checked_and_kept(hub, browser):
 def test_a_cluster_made_in_code_adapts_and_stops_from_the_panel(hub, browser):
     """Clusters from notebook code show in the panel; adaptive bounds from the card;
     the palette's "Stop a Dask cluster…" with its confirmation."""
-    name = f"grace-{uuid.uuid4().hex[:6]}"
+    student = hub.student("grace")
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     shot = Shots(page, "code-cluster")
     try:
-        log_in(page, hub.url, name)
+        log_in(page, student)
         open_course_panel(page)
-        student = Student(hub.url, name, PASSWORD)
         student.login()
         out = student.run_code(
             ["from dask_gateway import Gateway\nprint(Gateway().submit(session='dask'))"]

@@ -7,6 +7,8 @@ names, and everything is removed at the end.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
 import re
@@ -14,15 +16,20 @@ import subprocess
 import sys
 import time
 import uuid
+import zipfile
 from pathlib import Path
 
 import nbformat
 import pytest
 import requests
 
+from course_hub.hubclient import enroll
+
 from ..dockertools import HUB, REPO, SINGLEUSER, compose_command, docker
 from ..e2e.conftest import ADMIN_PASSWORD, ARTIFACTS, PASSWORD, free_port_block
-from ..hubclient import Deadline, Student
+from ..e2e.test_terminal_links import CHECK, COMMANDS, terminal_output
+from ..hubclient import Deadline, HubError, Student
+from ..images.test_images import solution_texts
 
 PROJECT = "course-hub-test"
 
@@ -42,7 +49,10 @@ class Stack:
             GATEWAY_MEM_LIMIT="6g",
         )
         self.students: list[str] = []
+        self.passwords: dict[str, str] = {}
         self.timings: dict[str, float] = {}
+        self._admin_token = ""
+        self.handin: tuple[str, dict] | None = None  # (student, receipt), checked after down/up
 
     def compose(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
         cmd = [*compose_command(), "-p", PROJECT, "-f", str(REPO / "docker-compose.yml"), *args]
@@ -102,11 +112,25 @@ class Stack:
         )
         return proc.stdout + proc.stderr
 
+    @property
+    def admin_token(self) -> str:
+        """A teacher's API token, from the teacher's own login (made once)."""
+        if not self._admin_token:
+            teacher = Student(self.url, "teacher", ADMIN_PASSWORD)
+            teacher.login()
+            self._admin_token = teacher.token or ""
+        return self._admin_token
+
+    def enroll(self, name: str) -> str:
+        """The student's own account, made by the teacher; their initial password."""
+        self.students.append(name)
+        self.passwords[name] = enroll(self.url, self.admin_token, [name])[name]
+        return self.passwords[name]
+
     def student(self, prefix: str) -> Student:
         # Letters and digits only: DockerSpawner escapes anything else in names.
         name = f"{prefix}{uuid.uuid4().hex[:6]}"
-        self.students.append(name)
-        return Student(self.url, name, PASSWORD)
+        return Student(self.url, name, self.enroll(name))
 
 
 @pytest.fixture(scope="module")
@@ -236,12 +260,40 @@ def test_students_dask_processes_cannot_read_each_other(stack):
         bob.api("DELETE", f"/clusters/{theirs.json()['name']}")
 
 
+def test_each_student_logs_in_as_herself_only(stack):
+    """Per-student accounts in compose: a classmate's name with one's own password,
+    or the course password, opens nothing; one's own password does."""
+    ada, ben = stack.student("ada"), stack.student("ben")
+    attempts = (
+        (ben.name, stack.passwords[ada.name]),  # a classmate's name, her own password
+        (ben.name, PASSWORD),  # the course password of workshop mode
+        (ada.name, PASSWORD),
+    )
+    for name, password in attempts:
+        with pytest.raises(HubError, match="refused"):
+            Student(stack.url, name, password).login()
+    ada.login()
+    assert ada.token
+    r = requests.get(f"{stack.url}/hub/api/user", headers=ada.headers, timeout=30)
+    assert r.status_code == 200 and r.json()["name"] == ada.name
+
+
+def test_a_terminal_in_a_students_container_starts_in_the_course_environment(stack):
+    """A real terminal (terminals API + websocket) in the student's container."""
+    fay = stack.student("fay")
+    start(fay)
+    out = terminal_output(fay, CHECK)
+    found = re.findall(r"CMD=(/[^\s\"]*)", out)
+    assert found == [f"/opt/venv/bin/{c}" for c in COMMANDS], out
+    assert "gateway-ok" in out, out
+
+
 def test_health_check_passes(stack):
     cli = str(Path(sys.executable).parent / "course-hub")
     name = f"health{uuid.uuid4().hex[:6]}"
-    stack.students.append(name)
+    password = stack.enroll(name)
     proc = subprocess.run(
-        [cli, "health-check", stack.url, "--user", name, "--password", PASSWORD],
+        [cli, "health-check", stack.url, "--user", name, "--password", password],
         capture_output=True,
         text=True,
         timeout=900,
@@ -366,6 +418,70 @@ def assert_cluster_runs_the_notebook_environment(report: dict) -> None:
         assert report["client"][package] == locked(package), package
 
 
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_hand_in_through_the_containers_without_the_answer_key(stack):
+    """The evaluation, as a student syncs and hands it in from her container:
+    no solution reaches it; the hand-in lands in the course service (hub
+    container, hub-data volume) byte for byte; the gateway's presets come from
+    the service too (the single-user image holds no course)."""
+    eve = stack.student("eve")
+    start(eve)
+    r = eve.api("POST", "/sessions/evaluation/open")
+    assert r.status_code == 200, r.text
+    container = f"course-hub-{eve.name}"
+    patterns = "\n".join(solution_texts()) + "\n"
+    # A control file that holds one solution line, written as she would: the
+    # search must find it, so an empty answer means "nowhere else she can read".
+    control = "/tmp/canary-control.txt"
+    subprocess.run(
+        ["docker", "exec", "-i", container, "tee", control],
+        input=solution_texts()[0] + "\n", capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    found = subprocess.run(
+        ["docker", "exec", "-i", container, "grep", "-rlsF", "--exclude-dir=proc",
+         "--exclude-dir=sys", "--exclude-dir=dev", "-f", "-", "/"],
+        input=patterns, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    docker("exec", container, "rm", "-f", control)
+    # Her whole container as she reads it (the image, her home with its git
+    # objects, caches; exit 2: files she may not read, which she cannot open
+    # either): the control file, and nothing else.
+    assert found.returncode in (0, 2) and found.stdout.split() == [control], (
+        f"solutions in her container: {found.stdout}"
+    )
+    options = eve.api("GET", "/cluster-options").json()["fields"]
+    assert {"dask", "evaluation"} <= set(options[0]["options"]), options  # from the service
+
+    path = "/home/jovyan/course/evaluation/01-taxi-fare.ipynb"
+    t0 = time.monotonic()
+    r = eve.api("POST", "/sessions/evaluation/handin", json={"notebook": "01-taxi-fare.ipynb"})
+    stack.timings["hand-in"] = time.monotonic() - t0
+    assert r.status_code == 201, r.text
+    receipt = r.json()
+    sent = docker("exec", container, "cat", path).stdout.encode()
+    assert receipt["sha256"] == sha256(sent) and receipt["size"] == len(sent)
+    assert receipt["late"] is False and receipt["user"] == eve.name
+    # The teacher, straight to the service through the hub's proxy.
+    teacher = {"Authorization": f"token {stack.admin_token}"}
+    api = f"{stack.url}/services/course/api/sessions/evaluation"
+    listed = requests.get(f"{api}/handins", headers=teacher, timeout=60).json()["handins"]
+    assert [h["id"] for h in listed if h["user"] == eve.name] == [receipt["id"]]
+    r = requests.get(f"{api}/handins.zip", headers=teacher, timeout=60)
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        assert z.read(f"{eve.name}/01-taxi-fare.ipynb") == sent
+    # Stored on the hub-data volume, content-addressed.
+    stored = subprocess.run(
+        ["docker", "run", "--rm", "-v", f"{PROJECT}_hub-data:/d:ro", "--entrypoint", "find",
+         HUB, "/d/course-service", "-name", receipt["sha256"]],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert len(stored) == 1, stored
+    stack.handin = (eve.name, receipt)
+
+
 def test_full_flow_then_down_and_up_keeps_the_work(stack):
     carol = stack.student("carol")
     t0 = time.monotonic()
@@ -416,7 +532,7 @@ def test_full_flow_then_down_and_up_keeps_the_work(stack):
         assert docker("ps", "-aq", "--filter", f"name=^course-hub-{name}$").stdout.strip() == ""
     stack.timings["compose up to ready (restart)"] = stack.up()
 
-    again = Student(stack.url, carol.name, PASSWORD)
+    again = Student(stack.url, carol.name, carol.password)  # her account outlived down/up
     start(again)
     kept = nbformat.from_dict(again.contents(path)["content"])
     assert kept.cells[1].source.startswith("# carol's own notes\n")
@@ -424,10 +540,70 @@ def test_full_flow_then_down_and_up_keeps_the_work(stack):
     assert report["kept"] == [path]
 
 
+# Kills the course service's process in the hub container (the pattern is split
+# so that this command's own command line does not match it).
+KILL_SERVICE = (
+    "import os, signal\n"
+    "for p in filter(str.isdigit, os.listdir('/proc')):\n"
+    "    try:\n"
+    "        cmd = open(f'/proc/{p}/cmdline', 'rb').read()\n"
+    "    except OSError:\n"
+    "        continue\n"
+    "    if b'course_hub.' + b'service' in cmd:\n"
+    "        os.kill(int(p), signal.SIGKILL); print('killed', p)\n"
+)
+
+
+def test_zx_hand_ins_outlive_a_service_kill_and_a_hub_restart(stack):
+    """The course service killed alone (the hub starts it again), then the hub
+    container restarted: the hand-in is listed and downloads byte for byte."""
+    assert stack.handin, "no hand-in was made above"
+    name, receipt = stack.handin
+    teacher = {"Authorization": f"token {stack.admin_token}"}
+    api = f"{stack.url}/services/course/api"
+
+    def listed() -> list[dict] | None:
+        try:
+            r = requests.get(f"{api}/sessions/evaluation/handins", headers=teacher, timeout=30)
+        except requests.RequestException:
+            return None
+        return [h for h in r.json()["handins"] if h["user"] == name] if r.ok else None
+
+    killed = stack.compose("exec", "-T", "hub", "python", "-c", KILL_SERVICE).stdout
+    assert "killed" in killed, killed
+    t0 = time.monotonic()
+    deadline = Deadline(120, "the hub to start the course service again")
+    while deadline and listed() is None:
+        time.sleep(1)
+    stack.timings["course service killed to answering again"] = time.monotonic() - t0
+    assert listed() == [receipt]
+    stack.compose("restart", "hub", timeout=300)
+    deadline = Deadline(180, "the course service after a hub restart")
+    while deadline and listed() is None:
+        time.sleep(1)
+    assert listed() == [receipt]
+    r = requests.get(f"{api}/handins/{receipt['id']}", headers=teacher, timeout=60)
+    assert r.status_code == 200 and sha256(r.content) == receipt["sha256"]
+
+
+def test_zy_hand_ins_outlive_down_and_up(stack):
+    """After `docker compose down` and `up` (the full flow above), the hand-in is there."""
+    assert stack.handin, "no hand-in was made above"
+    name, receipt = stack.handin
+    teacher = {"Authorization": f"token {stack.admin_token}"}
+    api = f"{stack.url}/services/course/api"
+    listed = requests.get(
+        f"{api}/sessions/evaluation/handins", headers=teacher, timeout=60
+    ).json()["handins"]
+    assert [h for h in listed if h["user"] == name] == [receipt]
+    r = requests.get(f"{api}/handins/{receipt['id']}", headers=teacher, timeout=60)
+    assert r.status_code == 200 and sha256(r.content) == receipt["sha256"]
+
+
 def test_zz_no_secret_in_the_logs(stack):
     """Passwords and tokens never reach the services' logs (init prints generated
     passwords once, by design; these were given, so it printed none)."""
-    secrets = [PASSWORD, ADMIN_PASSWORD]
+    secrets = [PASSWORD, ADMIN_PASSWORD, *stack.passwords.values()]
     for name in ("proxy-token", "gateway-api-token", "cookie-secret", "gateway-encrypt-key"):
         proc = subprocess.run(
             ["docker", "run", "--rm", "-v", f"{PROJECT}_secrets:/s:ro", "--entrypoint", "cat",

@@ -1,7 +1,9 @@
 """End-to-end tier: the real local hub, started from hub_config/local by the
 same command `make hub` runs, in a temporary state folder on free ports.
 
-Students are real hub users logging in over HTTP; every wait has a deadline;
+Students are real hub users, each enrolled with their own account through the
+hub's accounts API (as a teacher would, with `course-hub accounts add`), logging
+in through the login form over HTTP; every wait has a deadline;
 every cluster a test makes is stopped by the test, and the hub fixture checks
 on the way out that Ctrl-C (SIGINT) left no process behind.
 """
@@ -23,6 +25,7 @@ import pytest
 import requests
 
 from course_hub.hub.local import free_port_block
+from course_hub.hubclient import enroll
 
 from ..hubclient import Deadline, Student
 
@@ -41,9 +44,24 @@ class Hub:
     log_path: Path
     ready_seconds: float
     timings: dict[str, float] = field(default_factory=dict)
+    workshop: bool = False  # COURSE_AUTH=workshop: one shared password
+    _admin_token: str = ""
+
+    @property
+    def admin_token(self) -> str:
+        """A teacher's API token, from the teacher's own login (made once)."""
+        if not self._admin_token:
+            teacher = Student(self.url, "teacher", ADMIN_PASSWORD)
+            teacher.login()
+            self._admin_token = teacher.token or ""
+        return self._admin_token
 
     def student(self, prefix: str = "student") -> Student:
-        return Student(self.url, f"{prefix}-{uuid.uuid4().hex[:6]}", PASSWORD)
+        """A new student with their own account (enrolled by the teacher), not logged in."""
+        name = f"{prefix}-{uuid.uuid4().hex[:6]}"
+        if self.workshop:
+            return Student(self.url, name, PASSWORD)
+        return Student(self.url, name, enroll(self.url, self.admin_token, [name])[name])
 
     def log_tail(self, lines: int = 120) -> str:
         try:
@@ -101,16 +119,17 @@ def start_hub(tmp: Path, name: str, env: dict[str, str] | None = None) -> Hub:
     content = tmp / "course"
     shutil.copytree(REPO / "course", content)
     port = free_port_block()
-    env = dict(
-        os.environ,
-        COURSE_STATE_DIR=str(state),
-        COURSE_CONTENT_DIR=str(content),
-        COURSE_PASSWORD=PASSWORD,
-        COURSE_ADMIN_PASSWORD=ADMIN_PASSWORD,
-        HUB_PORT=str(port),
-        COURSE_CLUSTER_IDLE_TIMEOUT="600",
-        **(env or {}),
-    )
+    env = {
+        **os.environ,
+        "COURSE_STATE_DIR": str(state),
+        "COURSE_CONTENT_DIR": str(content),
+        "COURSE_PASSWORD": PASSWORD,
+        "COURSE_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "HUB_PORT": str(port),
+        "COURSE_CLUSTER_IDLE_TIMEOUT": "600",
+        **(env or {}),  # may name another state folder: a restart of an earlier hub
+    }
+    state = Path(env["COURSE_STATE_DIR"])
     log_path = ARTIFACTS / f"{name}.log"
     log = open(log_path, "w")
     t0 = time.monotonic()
@@ -135,7 +154,8 @@ def start_hub(tmp: Path, name: str, env: dict[str, str] | None = None) -> Hub:
     else:
         proc.kill()
         deadline.fail(log_path.read_text()[-3000:])
-    return Hub(url, proc, state, content, log_path, time.monotonic() - t0)
+    workshop = env.get("COURSE_AUTH") == "workshop"
+    return Hub(url, proc, state, content, log_path, time.monotonic() - t0, workshop=workshop)
 
 
 @pytest.fixture(scope="session")

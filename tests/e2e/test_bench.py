@@ -11,7 +11,7 @@ import json
 import subprocess
 import sys
 
-from .conftest import PASSWORD, REPO
+from .conftest import REPO
 from .test_healthcheck import STEPS
 
 PHASES = [*STEPS, "log out"]
@@ -20,7 +20,7 @@ PHASES = [*STEPS, "log out"]
 def test_benchmark_against_the_hub(hub, tmp_path):
     out = tmp_path / "classday.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "bench.classday", "--hub-url", hub.url, "--password", PASSWORD,
+        [sys.executable, "-m", "bench.classday", "--hub-url", hub.url, "--admin-token", hub.admin_token,
          "--students", "2", "--workers", "1", "--api-seconds", "3", "--floors-repeat", "1",
          "--single-repeat", "2",
          "--out", str(out)],

@@ -9,11 +9,13 @@ preset works at once from the sidebar's "New cluster" and from notebook code
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 
 from ..conftest import git
+from ..hubclient import Deadline
 from .conftest import REPO, start_hub
 
 EXTRA_SESSION = """\
@@ -67,8 +69,16 @@ def test_a_session_pushed_during_the_term_gets_its_cluster(git_hub, teacher_repo
     manifest.write_text(manifest.read_text() + EXTRA_SESSION)
     git("commit", "-qam", "extra practice", cwd=teacher_repo)
 
-    sessions = student.api("GET", "/sessions").json()["sessions"]
-    assert sessions[-1]["id"] == "extra-practice"
+    # The course service follows the repository at once (refresh interval 0);
+    # a student's server asks the service again within its own 10 s.
+    deadline = Deadline(30, "the pushed session in the student's program")
+    while deadline:
+        sessions = student.api("GET", "/sessions").json()["sessions"]
+        if sessions[-1]["id"] == "extra-practice":
+            break
+        time.sleep(0.5)
+    else:
+        deadline.fail([s["id"] for s in sessions])
     fields = {f["field"]: f for f in student.api("GET", "/cluster-options").json()["fields"]}
     assert "extra-practice" in fields["session"]["options"]
 

@@ -32,8 +32,9 @@ def check(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_passes_with_the_course_password(hub):
-    proc = check(hub.url, "--password", PASSWORD, "--json")
+def test_passes_with_a_students_own_password(hub):
+    student = hub.student("healthcheck")
+    proc = check(hub.url, "--user", student.name, "--password", student.password, "--json")
     report = json.loads(proc.stdout)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert report["ok"] is True
@@ -56,6 +57,9 @@ def test_fails_clearly(hub):
     proc = check(hub.url, "--password", "not-the-password")
     assert proc.returncode == 1
     assert "FAIL log in" in proc.stdout and "wrong password" in proc.stdout
+    assert "give --user" in proc.stdout  # the course password is gone: say what to do
+    proc = check(hub.url, "--password", PASSWORD)  # the old course password opens nothing
+    assert proc.returncode == 1 and "wrong password" in proc.stdout
     assert "Verdict: FAIL" in proc.stdout
     proc = check(hub.url)
     assert proc.returncode == 2 and "give --password" in proc.stderr

@@ -24,8 +24,11 @@ SETTINGS = ("REGISTRY", "TAG", "BASE_IMAGE", "CA_BUNDLE")
 
 
 def make(*args: str, cwd: Path = REPO, env: dict | None = None, check: bool = True):
-    # The image settings from the test's own environment would win over .env.
-    base = {k: v for k, v in os.environ.items() if k not in SETTINGS}
+    # The image settings from the test's own environment would win over .env,
+    # and so would the variables of a `make VAR=...` that runs the tests (make
+    # passes them to every make below it through MAKEFLAGS).
+    inherited = (*SETTINGS, "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES", "MAKELEVEL")
+    base = {k: v for k, v in os.environ.items() if k not in inherited}
     proc = subprocess.run(
         ["make", "--no-print-directory", "-s", "-f", str(MAKEFILE), *args],
         cwd=cwd,

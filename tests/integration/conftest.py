@@ -63,6 +63,7 @@ class GatewayProcess:
     port: int
     log_path: Path
     proc: subprocess.Popen | None = None
+    config_file: Path = HERE / "gateway_config.py"
 
     @property
     def address(self) -> str:
@@ -78,7 +79,7 @@ class GatewayProcess:
             [
                 str(Path(sys.executable).parent / "dask-gateway-server"),
                 "-f",
-                str(HERE / "gateway_config.py"),
+                str(self.config_file),
             ],
             env=self.env,
             stdout=log,
@@ -117,8 +118,10 @@ def kill_clusters(state: Path) -> None:
             continue  # it ended meanwhile
 
 
-def run_gateway(tmp: Path, log_name: str, **env: str):
-    """Start a gateway on a copy of the course (extra env: limits); yield it; clean up."""
+def run_gateway(tmp: Path, log_name: str, config_file: Path | None = None, **env: str):
+    """Start a gateway on a copy of the course (extra env: limits; another config
+    file, e.g. one that loads gateway_config.py and changes the authenticator);
+    yield it; clean up."""
     content = tmp / "course"
     shutil.copytree(REPO / "course", content)
     port = free_port_block()
@@ -131,6 +134,8 @@ def run_gateway(tmp: Path, log_name: str, **env: str):
         **env,
     )
     gw = GatewayProcess(env=env, port=port, log_path=ARTIFACTS / log_name)
+    if config_file is not None:
+        gw.config_file = config_file
     gw.log_path.write_text("")
     gw.start()
     try:

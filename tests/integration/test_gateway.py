@@ -8,6 +8,7 @@ import time
 from contextlib import asynccontextmanager
 
 import dask
+import threadpoolctl
 from dask_gateway import BasicAuth, Gateway
 
 from ..unit.helpers import call
@@ -55,6 +56,10 @@ async def worker_facts(gateway, name: str) -> dict:
             lambda: dask.config.get("distributed.worker.multiprocessing-method")
         )
         bokeh = await client.run(lambda: "distributed.dashboard.worker" in sys.modules)
+        # One BLAS thread per one-thread worker, though forked (cluster_env.FORKED_WORKER_ENV).
+        blas = await client.run(
+            lambda: sorted({i["num_threads"] for i in threadpoolctl.threadpool_info()})
+        )
         scheduler_tick = await client.run_on_scheduler(
             lambda: dask.config.get("distributed.admin.tick.interval")
         )
@@ -62,6 +67,7 @@ async def worker_facts(gateway, name: str) -> dict:
         "ticks": set(ticks.values()) | {scheduler_tick},
         "worker_dashboards": list(bokeh.values()),
         "methods": set(methods.values()),
+        "blas_threads": {n for threads in blas.values() for n in threads},
     }
 
 
@@ -77,6 +83,7 @@ async def test_real_workers_scale_up_and_down(jp_fetch, real_gateway):
         assert facts["ticks"] == {"500ms"}, facts
         assert facts["worker_dashboards"] == [False, False], facts
         assert facts["methods"] == {"fork"}, facts  # nannies fork their workers
+        assert facts["blas_threads"] == {1}, facts  # and their workers use one BLAS thread
         assert await compute(real_gateway, name) == sum(x * x for x in range(100))
         status, _ = await call(jp_fetch, "PATCH", f"clusters/{name}", body={"workers": 1})
         assert status == 200

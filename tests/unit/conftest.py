@@ -5,10 +5,13 @@ dask-gateway's own tests build one. Nothing is mocked.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import dask
 import pytest
 from dask_gateway_server.app import DaskGateway
@@ -52,11 +55,27 @@ def start_gateway(loop, manifest_root: Path, config: Config | None = None) -> Ga
     app.initialize([])
     loop.run_until_complete(app.setup())
     loop.run_until_complete(app.backend.proxy._proxy_contacted)
-    return GatewayInfo(
+    info = GatewayInfo(
         address=f"http://{app.backend.proxy.address}",
         proxy_address=f"gateway://{app.backend.proxy.tcp_address}",
         app=app,
     )
+    loop.run_until_complete(_routed(info))
+    return info
+
+
+async def _routed(info: GatewayInfo) -> None:
+    """Wait until the gateway's proxy serves the API. ``_proxy_contacted`` is
+    set when the proxy first asks for its routes, not when it applied them: a
+    request right then got the proxy's own 404 about one run in six."""
+    deadline = time.monotonic() + 30
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            async with session.get(f"{info.address}/api/health") as resp:
+                if resp.status == 200:
+                    return
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"the gateway's proxy never routed {info.address}/api")
 
 
 def serve_as_alice(loop, info: GatewayInfo) -> Iterator[GatewayInfo]:

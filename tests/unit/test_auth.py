@@ -1,8 +1,9 @@
-"""No endpoint of the extension answers without authentication.
+"""No endpoint of the extension answers without authentication, and every
+one asks jupyter-server's authorizer too.
 
 Walks every route of the course API as registered in the running server's
 tornado application (not a hand-written list), so a handler added later
-without ``@web.authenticated`` fails this test.
+without ``@web.authenticated`` or ``@authorized`` fails this test.
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ from tornado.web import RequestHandler
 from course_hub.handlers import CourseHandler
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-SAMPLES = {"session_id": "intro", "name": "abc123", "index": "1"}
+SAMPLES = {
+    "session_id": "intro",
+    "name": "abc123",
+    "index": "1",
+    "receipt_id": "r1",
+    "question_id": "1",
+    "job_id": "0123456789abcdef",
+    "user": "ada",
+}
 
 
 def course_routes(web_app):
@@ -31,11 +40,21 @@ def course_routes(web_app):
         regex = getattr(rule.matcher, "regex", None)
         if regex is None or "/course/" not in regex.pattern:
             continue
-        path = regex.pattern.rstrip("$")
+        path = regex.pattern.rstrip("$").replace("\\.", ".")  # handins\.zip
         for group, value in SAMPLES.items():
             path = re.sub(rf"\(\?P<{group}>[^)]*\)(\{{[^}}]*\}})?", value, path)
         found.append((path, target))
     return found
+
+
+def has_authorized(method) -> bool:
+    """Whether jupyter-server's ``@authorized`` wraps ``method`` (at any depth)."""
+    while method is not None:
+        code = getattr(method, "__code__", None)
+        if code is not None and code.co_qualname.startswith("authorized."):
+            return True
+        method = getattr(method, "__wrapped__", None)
+    return False
 
 
 def implemented(handler: type, method: str) -> bool:
@@ -57,6 +76,8 @@ async def test_every_course_endpoint_requires_authentication(jp_serverapp, http_
                 method,
                 path,
             )
+            # And authorized: a guest with read-only access may not write.
+            assert has_authorized(getattr(handler, method.lower())), (method, path)
             for headers in ({}, {"Authorization": "token not-a-real-token"}):
                 resp = await http_server_client.fetch(
                     path,

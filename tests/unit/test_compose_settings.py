@@ -23,6 +23,12 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from course_hub.cli import _secrets
 
+# What the hub's config imports reads settings of its own at import time
+# (JupyterHub's metrics and XSRF settings, gettext's locale): imported here, once,
+# so the recording below sees what the config itself reads, whichever test runs first.
+import jupyterhub.app  # noqa: F401  isort: skip
+import course_hub.hub.accounts  # noqa: F401  isort: skip
+
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 ENV_EXAMPLE = REPO / ".env.example"
@@ -283,7 +289,9 @@ def test_a_relative_roster_path_is_a_bind_mount_not_a_volume():
     assert mount["type"] == "bind" and mount["source"] == "roster.txt"
 
 
-def test_content_settings_reach_the_students_servers(container, tmp_path):
+def test_content_settings_reach_the_course_service_not_the_servers(container, tmp_path):
+    """The teacher's repository is read by the hub's course service only; students'
+    servers get the service's address (and the gateway its presets from it)."""
     project = compose_project(
         COURSE_CONTENT_REPO="https://git.example.org/course.git",
         COURSE_CONTENT_BRANCH="term-2",
@@ -293,7 +301,36 @@ def test_content_settings_reach_the_students_servers(container, tmp_path):
     configs = []
     image = image_env(REPO / "images/hub/Dockerfile")
     container("hub", project, lambda: configs.append(load_config("jupyterhub_config.py")), image)
-    env = configs[0].Spawner.environment
+    [course] = [s for s in configs[0].JupyterHub.services if s["name"] == "course"]
+    env = course["environment"]
     assert env["COURSE_CONTENT_REPO"] == "https://git.example.org/course.git"
     assert env["COURSE_CONTENT_BRANCH"] == "term-2"
     assert env["COURSE_CONTENT_SUBDIR"] == "autumn"
+    assert env["COURSE_SERVICE_STATE_DIR"] == str(tmp_path / "hub-data" / "course-service")
+    assert course["url"] == "http://hub:10101"
+    servers = configs[0].Spawner.environment
+    assert servers["COURSE_SERVICE_URL"] == "http://hub:10101/services/course/"
+    assert not {"COURSE_CONTENT_REPO", "COURSE_CONTENT_DIR"} & set(servers)
+    gateway = service_env(project, "gateway")
+    assert gateway["COURSE_SERVICE_URL"] == servers["COURSE_SERVICE_URL"]
+    assert "COURSE_CONTENT_REPO" not in gateway
+
+
+@pytest.mark.parametrize(
+    ("settings", "authenticator"),
+    [
+        ({}, "course_hub.hub.accounts.CourseAuthenticator"),
+        ({"COURSE_AUTH": "workshop"}, "course_hub.hub.accounts.WorkshopAuthenticator"),
+    ],
+)
+def test_the_compose_hub_gives_each_student_an_account(
+    container, tmp_path, settings, authenticator
+):
+    """By default each student logs in with their own password; the shared course
+    password only when .env asks for the workshop mode."""
+    project = compose_project(**settings)
+    container("init", project, lambda: secrets_made_by_init(tmp_path), set())
+    configs = []
+    image = image_env(REPO / "images/hub/Dockerfile")
+    container("hub", project, lambda: configs.append(load_config("jupyterhub_config.py")), image)
+    assert configs[0].JupyterHub.authenticator_class == authenticator

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from traitlets.config.loader import PyFileConfigLoader
 
+from course_hub.hub.cluster_env import SCHEDULER_ARGS
 from course_hub.hub.gateway import GIB
 from course_hub.hub.local import LayoutError, credentials, local_layout, roster
 from course_hub.hub.secrets import ensure_secret, token
@@ -30,6 +31,7 @@ def hub_env(tmp_path, monkeypatch):
         "COURSE_ADMIN_PASSWORD",
         "COURSE_ROSTER",
         "COURSE_CONTENT_DIR",
+        "COURSE_AUTH",
     ):
         monkeypatch.delenv(name, raising=False)
     return tmp_path / "state"
@@ -42,8 +44,9 @@ def load(name: str):
 def test_hub_config(hub_env):
     c = load("jupyterhub_config.py")
     assert c.JupyterHub.bind_url == "http://127.0.0.1:9100"
-    assert c.JupyterHub.authenticator_class == "shared-password"
-    assert len(c.SharedPasswordAuthenticator.admin_password) >= 32
+    assert c.JupyterHub.authenticator_class == "course_hub.hub.accounts.CourseAuthenticator"
+    assert len(c.CourseAuthenticator.admin_password) >= 32
+    assert c.CourseAuthenticator.handout_dir == str(hub_env / "secrets")
     assert c.Authenticator.admin_users == {"teacher"}
     assert c.Authenticator.allow_all is True
     env = c.Spawner.environment
@@ -66,6 +69,17 @@ def test_hub_config(hub_env):
     assert load("jupyterhub_config.py").JupyterHub.cookie_secret == c.JupyterHub.cookie_secret
 
 
+def test_workshop_mode_keeps_the_shared_password(hub_env, monkeypatch):
+    monkeypatch.setenv("COURSE_AUTH", "workshop")
+    c = load("jupyterhub_config.py")
+    assert c.JupyterHub.authenticator_class == "course_hub.hub.accounts.WorkshopAuthenticator"
+    assert len(c.SharedPasswordAuthenticator.user_password) >= 8
+    assert len(c.SharedPasswordAuthenticator.admin_password) >= 32
+    monkeypatch.setenv("COURSE_AUTH", "everyone")
+    with pytest.raises(ValueError, match="accounts or workshop"):
+        load("jupyterhub_config.py")
+
+
 def test_gateway_config(hub_env):
     c = load("dask_gateway_config.py")
     assert c.Proxy.address == "127.0.0.1:9103"
@@ -73,7 +87,7 @@ def test_gateway_config(hub_env):
     assert c.Proxy.prefix == "/services/dask-gateway"
     assert c.DBBackendBase.stop_clusters_on_shutdown is False
     assert c.DBBackendBase.db_url.endswith("state/gateway/gateway.sqlite")
-    assert c.ClusterConfig.scheduler_cmd[1:] == ["scheduler"]
+    assert c.ClusterConfig.scheduler_cmd[1:] == ["scheduler", *SCHEDULER_ARGS]
     assert c.ClusterConfig.worker_cmd[1:] == ["worker", "--no-dashboard"]
     assert c.ClusterConfig.environment["DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL"] == "500ms"
     # A callable that follows the course source (tests/unit/test_gateway_presets.py).

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from course_hub.content import packaged_content_dir
+import course_hub
 from course_hub.hub.gateway import cluster_options
 from course_hub.manifest import ManifestError, load_manifest
 
@@ -24,8 +24,15 @@ PROGRAM = [
 ]
 
 
-@pytest.mark.parametrize("root", [REPO / "course", packaged_content_dir()], ids=["repo", "wheel"])
-def test_the_course_follows_the_program(root):
+def test_the_wheel_ships_no_course():
+    """Students' servers install the wheel: no teacher's notebook may be in it."""
+    package = Path(course_hub.__file__).parent
+    assert not list(package.rglob("course.yml")), "the installed package holds a course"
+    assert not list(package.rglob("*.ipynb")), "the installed package holds notebooks"
+
+
+def test_the_course_follows_the_program():
+    root = REPO / "course"
     manifest = load_manifest(root / "course.yml", root)
     assert [(s.title, s.duration) for s in manifest.sessions] == PROGRAM
     assert manifest.sessions[-1].self_paced

@@ -20,7 +20,7 @@ VERBS = {"get", "post", "patch", "delete", "put"}
 
 def route_to_template(route: str) -> str:
     """``/course/api/sessions/(?P<session_id>[^/]+)`` -> ``/course/api/sessions/{session_id}``."""
-    return re.sub(r"\(\?P<(\w+)>[^)]*\)(\{[^}]*\})?", r"{\1}", route)
+    return re.sub(r"\(\?P<(\w+)>[^)]*\)(\{[^}]*\})?", r"{\1}", route).replace("\\.", ".")
 
 
 def test_every_route_and_verb_is_described():
@@ -39,7 +39,9 @@ def test_every_route_and_verb_is_described():
 def test_description_is_a_valid_openapi_document():
     schema = schemathesis.openapi.from_dict(openapi_spec())
     operations = [r.ok() for r in schema.get_all_operations()]
-    assert len(operations) == 12
+    # Every operation parses (which exist: test_every_route_and_verb_is_described).
+    spec = openapi_spec()
+    assert len(operations) == sum(v in VERBS for item in spec["paths"].values() for v in item)
     assert {op.method.upper() for op in operations} == {"GET", "POST", "PATCH", "DELETE"}
 
 

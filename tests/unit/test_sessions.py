@@ -148,7 +148,8 @@ async def test_folder_that_is_not_a_clone_is_backed_up(jp_fetch, jp_root_dir):
     assert "course/intro/a.ipynb" in report["added"]
 
 
-async def test_upstream_history_lost_is_backed_up(jp_fetch, jp_root_dir, cache_dir, mini_course):
+async def test_upstream_cache_wiped_is_rebuilt(jp_fetch, jp_root_dir, cache_dir, mini_course):
+    """More cases in test_sync_truth.py::test_clearing_the_cache_loses_nothing."""
     await call(jp_fetch, "POST", "sessions/intro/open")
     home = jp_root_dir / "course" / "intro"
     write_notebook(home / "a.ipynb", "print('mine')")
@@ -156,8 +157,8 @@ async def test_upstream_history_lost_is_backed_up(jp_fetch, jp_root_dir, cache_d
     write_notebook(mini_course / "intro" / "b.ipynb", "print('b, version 2')")
     status, report = await call(jp_fetch, "POST", "sessions/intro/open")
     assert status == 200, report
-    assert "print('mine')" in notebook_sources(jp_root_dir / report["backup"] / "a.ipynb")
-    assert "print('a')" in notebook_sources(home / "a.ipynb")
+    assert "backup" not in report
+    assert "print('mine')" in notebook_sources(home / "a.ipynb")
     assert "print('b, version 2')" in notebook_sources(home / "b.ipynb")
 
 

@@ -25,12 +25,35 @@ watches its memory and restarts it. (distributed supports "fork" as a
 moment of the fork, is small in a nanny that has just started, and a worker
 that never connects is replaced by the gateway after its start timeout.)
 
+A forked worker inherits its nanny's C libraries as they were set up when the
+nanny started, so what distributed sets just before it starts a worker
+(``distributed.nanny.pre-spawn-environ``: one BLAS thread per worker, and
+glibc's ``MALLOC_TRIM_THRESHOLD_``, which lets workers give freed memory back)
+came too late for them: OpenBLAS ran two threads in each of a cluster's
+one-thread workers, and a worker kept the memory of the arrays it freed (711
+MB still resident after freeing 700 MB of arrays, against 32 MB with the
+variable set at start). Busy clusters paid for both (more threads than cores,
+and spilling and restarts sooner at the evaluation's sizes), idle ones nothing.
+So the same variables are set for the whole process, from its start
+(:data:`FORKED_WORKER_ENV`): a forked worker then runs as a spawned one does.
+
 Workers serve no dashboard of their own: nothing routes to it (students open
 the scheduler's, behind their login), and not importing bokeh saves 0.3 to
 0.5 s of CPU per worker start, 40 workers at once on class day.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+
+#: distributed's ``nanny.pre-spawn-environ`` (its defaults), from the nanny's
+#: start: read by glibc and OpenBLAS when a process starts, before any fork.
+FORKED_WORKER_ENV: dict[str, str] = {
+    "MALLOC_TRIM_THRESHOLD_": "65536",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+}
 
 #: Environment of every scheduler and worker (``c.ClusterConfig.environment``).
 CLASSROOM_DASK_ENV: dict[str, str] = {
@@ -39,7 +62,25 @@ CLASSROOM_DASK_ENV: dict[str, str] = {
     "DASK_DISTRIBUTED__WORKER__MEMORY__MONITOR_INTERVAL": "250ms",
     "DASK_DISTRIBUTED__WORKER__PROFILE__INTERVAL": "100ms",
     "DASK_DISTRIBUTED__WORKER__MULTIPROCESSING_METHOD": "fork",
+    **FORKED_WORKER_ENV,
 }
+
+#: Appended to the scheduler command (``c.ClusterConfig.scheduler_cmd``): a
+#: cluster whose notebook is gone stops within minutes (course_hub/hub/orphan_clusters.py);
+#: the dashboard answers only requests its gateway forwards (course_hub/hub/dashboard_key.py).
+SCHEDULER_ARGS: list[str] = [
+    "--preload",
+    "course_hub.hub.orphan_clusters",
+    "--preload",
+    "course_hub.hub.dashboard_key",
+]
+
+
+def scheduler_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """The gateway's own settings its schedulers read (``COURSE_CLUSTER_NO_CLIENT_TIMEOUT``)."""
+    name = "COURSE_CLUSTER_NO_CLIENT_TIMEOUT"
+    return {name: environ[name]} if environ.get(name) else {}
+
 
 #: Appended to the worker command (``c.ClusterConfig.worker_cmd``).
 WORKER_ARGS: list[str] = ["--no-dashboard"]

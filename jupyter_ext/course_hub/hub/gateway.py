@@ -7,16 +7,20 @@ session's preset from ``course.yml``. Notebooks can then write
 The options themselves are built by :mod:`.presets`, which the Kubernetes
 values embed as source.
 
-The local and compose gateways follow the course as the servers do
-(:class:`LiveClusterOptions`): when a teacher's git repository adds or
-changes a preset during the term, the gateway offers it within a minute,
-with no restart and no second copy of the program to keep in step.
+Every gateway we ship reads the presets from the course service
+(:class:`ServiceClusterOptions`, ``COURSE_SERVICE_URL``): the service is the
+one place the course lives on the hub side, so when a teacher's git repository
+adds or changes a preset during the term, the gateway offers it within a
+minute, with no restart and no second copy of the program to keep in step.
+Without a service, :class:`LiveClusterOptions` reads a content source itself.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +32,9 @@ from .presets import GIB, build_options
 __all__ = [
     "GIB",
     "LiveClusterOptions",
+    "ServiceClusterOptions",
     "cluster_options",
+    "cluster_options_from_env",
     "content_source_from_env",
     "manifest_presets",
 ]
@@ -122,3 +128,83 @@ class LiveClusterOptions:
         if self._options is None:
             self._options = build_options({}, **self.limits)
         return self._options
+
+
+class ServiceClusterOptions:
+    """``c.Backend.cluster_options`` from the course service's ``api/presets``.
+
+    The gateway asks the service with its own service token (the role
+    ``course-gateway`` gives it ``access:services!service=course``), at most
+    every ``refresh_interval`` seconds. Never fails a request: if the service
+    is down or answers nonsense, or a new preset is outside the limits, the
+    last good options stay (the error is logged); before any answer the form
+    offers ``fallback`` (the presets rendered into the Kubernetes values), else
+    cores and memory only.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        fallback: Any = None,
+        refresh_interval: float = 30.0,
+        timeout: float = 5.0,
+        **limits: Any,
+    ) -> None:
+        self.url = url.rstrip("/") + "/api/presets"
+        self.token = token if token is not None else os.environ.get("JUPYTERHUB_API_TOKEN", "")
+        self.refresh_interval = refresh_interval
+        self.timeout = timeout
+        self.limits = limits
+        self._options: Any = fallback
+        self._presets: dict[str, dict[str, Any]] | None = None
+        self._fetched_at: float | None = None
+
+    async def fetch(self) -> dict[str, dict[str, Any]]:
+        """The service's presets: session id -> worker cores and memory (GiB)."""
+        import aiohttp  # dask-gateway-server's own HTTP stack
+
+        timeout = aiohttp.ClientTimeout(total=self.timeout)
+        headers = {"Authorization": f"token {self.token}"}
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            async with session.get(self.url, headers=headers) as response:
+                body = await response.text()
+                if response.status != 200:
+                    raise ValueError(f"{self.url} answered {response.status}: {body[:200]}")
+        presets = json.loads(body)
+        if not isinstance(presets, dict) or not all(
+            isinstance(p, dict) and {"worker_cores", "worker_memory"} <= p.keys()
+            for p in presets.values()
+        ):
+            raise ValueError(f"{self.url} answered no presets: {body[:200]}")
+        return presets
+
+    async def __call__(self, user: Any = None) -> Any:
+        now = time.monotonic()
+        if self._fetched_at is None or now - self._fetched_at >= self.refresh_interval:
+            self._fetched_at = now
+            try:
+                presets = await self.fetch()
+            except Exception as exc:  # any failure keeps the last good presets
+                log.warning("Cluster presets from the course service: %s", exc)
+                presets = None
+            if presets is not None and presets != self._presets:
+                try:
+                    self._options = build_options(presets, **self.limits)
+                    self._presets = presets
+                except ValueError as exc:
+                    log.error("Keeping the previous cluster presets: %s", exc)
+        if self._options is None:
+            self._options = build_options({}, **self.limits)
+        return self._options
+
+
+def cluster_options_from_env(
+    default_dir: Path | str, cache_dir: Path | str, token: str | None = None, fallback: Any = None
+) -> ServiceClusterOptions | LiveClusterOptions:
+    """The gateway's options: from the course service when ``COURSE_SERVICE_URL``
+    is set (every hub we ship), else from the content source of the environment."""
+    url = os.environ.get("COURSE_SERVICE_URL", "")
+    if url:
+        return ServiceClusterOptions(url, token=token, fallback=fallback)
+    return LiveClusterOptions(content_source_from_env(default_dir, cache_dir), fallback=fallback)

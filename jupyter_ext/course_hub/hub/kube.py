@@ -12,4 +12,10 @@ from .limits import StudentLimits
 
 
 class LimitedKubeBackend(StudentLimits, KubeBackend):
-    """KubeBackend that refuses what would take a student over their limits."""
+    """KubeBackend that refuses what would take a student over their limits.
+
+    ``KubeBackend.list_clusters`` knows a cluster only once the informer has
+    seen its DaskCluster object, a while after ``start_cluster`` returned:
+    :class:`StudentLimits` counts it as a reservation until then. The limits
+    hold per gateway process: run one gateway API pod (the chart's default).
+    """

@@ -5,7 +5,8 @@ the same environment variables, so they can never disagree on a port or a
 path. Everything the hub writes lives in one state folder (git-ignored):
 
 ``STATE/jupyterhub.sqlite``, ``STATE/secrets/``, ``STATE/homes/<user>/``,
-``STATE/gateway/`` (database and cluster working folders).
+``STATE/gateway/`` (database and cluster working folders),
+``STATE/course-service/`` (the course service's database and hand-ins).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from .secrets import ensure_secret, password
 #: Minimum lengths enforced by JupyterHub's shared-password authenticator.
 MIN_STUDENT_PASSWORD = 8
 MIN_ADMIN_PASSWORD = 32
-#: Passwords a class would guess first (hub_config/daskhub/values.yaml has the same list).
+#: Passwords a class would guess first (hub_config/helm/course-hub/values.yaml has the same list).
 WEAK_PASSWORDS = {
     "password", "passw0rd", "password1", "12345678", "123456789", "1234567890",
     "qwertyui", "azertyui", "changeme", "changeit", "letmein1", "welcome1",
@@ -35,6 +36,10 @@ def weak(password: str) -> bool:
     """A default, a common password, or one character repeated."""
     p = password.strip().lower()
     return p in WEAK_PASSWORDS or len(set(p)) <= 2
+
+
+#: How many consecutive ports a local hub takes from HUB_PORT (see LocalLayout).
+PORT_BLOCK = 7
 
 
 class LayoutError(ValueError):
@@ -77,6 +82,10 @@ class LocalLayout:
         return self.state / "gateway"
 
     @property
+    def course_service_dir(self) -> Path:
+        return self.state / "course-service"
+
+    @property
     def hub_api_port(self) -> int:
         return self.hub_port + 1
 
@@ -97,8 +106,22 @@ class LocalLayout:
         return self.hub_port + 5
 
     @property
+    def course_service_port(self) -> int:
+        return self.hub_port + 6
+
+    @property
+    def ports(self) -> list[int]:
+        """Every port this hub listens on (HUB_PORT and the PORT_BLOCK - 1 after it)."""
+        return list(range(self.hub_port, self.hub_port + PORT_BLOCK))
+
+    @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.hub_port}"
+
+    @property
+    def course_service_url(self) -> str:
+        """The course service, as the hub and the servers on this machine reach it."""
+        return f"http://127.0.0.1:{self.course_service_port}"
 
     @property
     def gateway_url(self) -> str:
@@ -132,7 +155,7 @@ def local_layout(repo: Path | str) -> LocalLayout:
     repo = Path(repo).resolve()
     state = Path(os.environ.get("COURSE_STATE_DIR") or repo / ".state").expanduser().resolve()
     content = Path(os.environ.get("COURSE_CONTENT_DIR") or repo / "course").expanduser()
-    port = _int_env("HUB_PORT", 8000, 1024, 65530)
+    port = _int_env("HUB_PORT", 8000, 1024, 65536 - PORT_BLOCK)
     return LocalLayout(repo=repo, state=state, content_dir=content.resolve(), hub_port=port)
 
 
@@ -196,7 +219,7 @@ def roster(path: str | None) -> set[str] | None:
     return names
 
 
-def free_port_block(size: int = 6) -> int:
+def free_port_block(size: int = PORT_BLOCK) -> int:
     """A base port such that base..base+size-1 are all free on 127.0.0.1.
 
     The local hub takes ``size`` consecutive ports from ``HUB_PORT`` (see

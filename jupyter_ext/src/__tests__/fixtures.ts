@@ -1,10 +1,17 @@
 import {
+  IAssignment,
   ICluster,
+  IHandins,
+  ILiveQuestion,
+  ILiveState,
+  IMe,
+  IOpenLiveRequest,
   IOpenReport,
   IOptionField,
   IProgram,
   IQuiz,
   IQuizQuestion,
+  IReceipt,
   ISession
 } from '../model';
 import { ICourseAPI } from '../state';
@@ -32,6 +39,39 @@ export function session(over: Partial<ISession> = {}): ISession {
         modified: false
       }
     ],
+    ...over
+  };
+}
+
+/** An assignment due `secondsLeft` from now (by the service's clock). */
+export function assignment(
+  secondsLeft = 2 * 3600 + 13 * 60,
+  over: Partial<IAssignment> = {}
+): IAssignment {
+  const deadline = new Date(Date.now() + secondsLeft * 1000).toISOString();
+  return {
+    notebooks: ['check.ipynb'],
+    deadline,
+    timezone: 'Europe/Paris',
+    deadline_utc: deadline,
+    late_until_utc: null,
+    accepts_late: false,
+    seconds_left: secondsLeft,
+    open: secondsLeft > 0,
+    ...over
+  };
+}
+
+export function receipt(over: Partial<IReceipt> = {}): IReceipt {
+  return {
+    id: 'r1',
+    user: 'alice',
+    session: 'dask',
+    notebook: 'check.ipynb',
+    received: '2027-01-15T13:02:11Z',
+    size: 2_100_000,
+    sha256: 'ab'.repeat(32),
+    late: false,
     ...over
   };
 }
@@ -108,6 +148,37 @@ export function report(over: Partial<IOpenReport> = {}): IOpenReport {
   };
 }
 
+/** A live question as a student's server gives it (open, not answered). */
+export function liveQuestion(over: Partial<ILiveQuestion> = {}): ILiveQuestion {
+  return {
+    id: 7,
+    session: 'dask',
+    number: 0,
+    text: 'What moves data between workers?',
+    choices: ['map', 'shuffle', 'persist'],
+    state: 'open',
+    opened_at: '2027-01-15T09:15:00Z',
+    closed_at: null,
+    revealed_at: null,
+    my_answer: null,
+    answer: null,
+    explanation: null,
+    ...over
+  };
+}
+
+/** The same question as a teacher sees it: the answer and the counts. */
+export function teacherQuestion(over: Partial<ILiveQuestion> = {}): ILiveQuestion {
+  return liveQuestion({
+    answer: 1,
+    explanation: 'A shuffle sends each key to one worker.',
+    counts: [0, 0, 0],
+    answered: 0,
+    online: 2,
+    ...over
+  });
+}
+
 /** A fake API that records calls; each method's answer can be replaced. */
 export class FakeAPI implements ICourseAPI {
   calls: string[] = [];
@@ -130,6 +201,7 @@ export class FakeAPI implements ICourseAPI {
   openSession(id: string) {
     return this.answer(`open:${id}`, report({ session: id }));
   }
+  firstChoices: Record<string, string> = {};
   quizValue: IQuiz = {
     session: 'dask',
     questions: [
@@ -148,10 +220,15 @@ export class FakeAPI implements ICourseAPI {
     return this.answer(`quiz:${id}`, this.quizValue);
   }
   answerQuiz(id: string, index: number, choice: string) {
+    // As the server keeps them: the first answer stays, the latest is shown.
+    const first = this.firstChoices[`${id}:${index}`] ?? choice;
+    this.firstChoices[`${id}:${index}`] = first;
     const q: IQuizQuestion = {
       ...this.quizValue.questions[index],
       choice,
       correct: choice === 'B',
+      first_choice: first,
+      first_correct: first === 'B',
       attempts: 1,
       answer: 'B',
       explanation: 'The shuffle.'
@@ -175,5 +252,78 @@ export class FakeAPI implements ICourseAPI {
   }
   async stopCluster(name: string) {
     await this.answer(`stop:${name}`, undefined);
+  }
+  meValue: IMe = { name: 'alice', teacher: false };
+  me() {
+    return this.answer('me', this.meValue);
+  }
+  handinsValue: IHandins = { assignment: null, handins: [] };
+  handins(id: string, latest = false) {
+    return this.answer(`handins:${id}${latest ? ':latest' : ''}`, this.handinsValue);
+  }
+  receiptValue: IReceipt = receipt();
+  handIn(id: string, notebook: string) {
+    return this.answer(`handin:${id}:${notebook}`, this.receiptValue);
+  }
+  /** What `live` answers (the same, at once, unless a test replaces `live`). */
+  liveValue: ILiveState = {
+    version: 1,
+    question: null,
+    server_time: '2027-01-15T09:15:01Z'
+  };
+  historyValue: ILiveQuestion[] = [];
+  live(after?: number) {
+    return this.answer(after === undefined ? 'live' : `live?after=${after}`, {
+      ...this.liveValue
+    });
+  }
+  openLive(request: IOpenLiveRequest) {
+    const q =
+      'text' in request
+        ? teacherQuestion({
+            id: 8,
+            session: null,
+            number: null,
+            text: request.text,
+            choices: request.choices,
+            answer: request.answer,
+            explanation: request.explanation,
+            counts: request.choices.map(() => 0)
+          })
+        : teacherQuestion({ session: request.session, number: request.number });
+    return this.answer(`live:open:${JSON.stringify(request)}`, q);
+  }
+  liveQuestion(id: number) {
+    const q = this.historyValue.find(h => h.id === id) ?? teacherQuestion({ id });
+    return this.answer(`live:get:${id}`, q);
+  }
+  liveHistory() {
+    return this.answer('live:history', this.historyValue);
+  }
+  /** Like the service: the student's answer is kept, the question comes back. */
+  answerLive(id: number, choice: number) {
+    const q = {
+      ...(this.liveValue.question ?? liveQuestion({ id })),
+      my_answer: choice
+    };
+    this.liveValue = { ...this.liveValue, question: q };
+    return this.answer(`live:answer:${id}:${choice}`, q);
+  }
+  closeLive(id: number) {
+    const q = {
+      ...(this.liveValue.question ?? teacherQuestion({ id })),
+      state: 'closed'
+    };
+    return this.answer(`live:close:${id}`, q as ILiveQuestion);
+  }
+  revealLive(id: number) {
+    const q = {
+      ...(this.liveValue.question ?? teacherQuestion({ id })),
+      state: 'revealed'
+    };
+    return this.answer(`live:reveal:${id}`, q as ILiveQuestion);
+  }
+  downloadUrl(endPoint: string) {
+    return `/user/alice/course/api/${endPoint}`;
   }
 }

@@ -21,6 +21,9 @@ function recorder(confirm = true) {
     confirmStop: async name => {
       log.push(`confirm ${name}`);
       return confirm;
+    },
+    saveIfDirty: async path => {
+      log.push(`save ${path}`);
     }
   };
   return { actions, log };
@@ -240,5 +243,7 @@ describe('the quiz', () => {
       fireEvent.click(screen.getByRole('button', { name: 'Check' }));
     });
     expect(screen.getByText(/Right: B\. The shuffle\./)).toBeTruthy();
+    // Right at the second try: the score counts the first answer only.
+    expect(model.quizzes.dask.score).toEqual({ answered: 1, correct: 0, total: 1 });
   });
 });

@@ -21,6 +21,13 @@ export class CoursePanel extends ReactWidget {
     return <CourseView model={this.model} actions={this._actions} />;
   }
 
+  protected onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    if (this.isVisible) {
+      this.model.setVisible(true);
+    }
+  }
+
   protected onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
     this.model.setVisible(true);

@@ -80,7 +80,7 @@ export function Quiz(props: { model: CourseModel; session: string }): JSX.Elemen
         <>
           <div className="jp-Course-hint">
             {quiz.score.answered}/{quiz.score.total} answered, {quiz.score.correct}{' '}
-            right. Your answers are kept in your home.
+            right at the first try. Your answers are kept in your home.
           </div>
           <ol className="jp-Course-questions">
             {quiz.questions.map(q => (

@@ -4,6 +4,7 @@ import { notebookBadge, presetLabel } from '../format';
 import { ISession } from '../model';
 import { CourseModel } from '../state';
 import { IPanelActions } from './actions';
+import { Assignment } from './Assignment';
 import { Quiz } from './Quiz';
 
 function SessionCard(props: {
@@ -17,6 +18,7 @@ function SessionCard(props: {
   const report = model.report?.session === session.id ? model.report : null;
   const error = model.reportError?.session === session.id ? model.reportError : null;
   const hasFiles = session.notebooks.length > 0;
+  const broken = session.state === 'broken';
 
   const open = async () => {
     const result = await model.openSession(session.id);
@@ -37,6 +39,9 @@ function SessionCard(props: {
             {session.duration}
             {session.self_paced ? ' + self paced' : ''}
           </span>
+          {broken && (
+            <span className="jp-Course-badge jp-mod-missing">needs repair</span>
+          )}
         </summary>
         {session.summary && <p className="jp-Course-summary">{session.summary}</p>}
         {session.slides.length > 0 && (
@@ -76,7 +81,12 @@ function SessionCard(props: {
         {session.cluster && (
           <p className="jp-Course-preset">Cluster: {presetLabel(session.cluster)}</p>
         )}
-        {hasFiles && (
+        {broken && (
+          <div className="jp-Course-warning" role="alert">
+            {session.problem}
+          </div>
+        )}
+        {(hasFiles || broken) && (
           <button
             className="jp-mod-styled jp-mod-accept jp-Course-open"
             onClick={() => void open()}
@@ -85,9 +95,11 @@ function SessionCard(props: {
           >
             {opening
               ? 'Syncing your notebooks…'
-              : session.opened
-                ? 'Open again'
-                : 'Open session'}
+              : broken
+                ? 'Repair and open'
+                : session.opened
+                  ? 'Open again'
+                  : 'Open session'}
           </button>
         )}
         {report && (
@@ -101,6 +113,9 @@ function SessionCard(props: {
           <div className="jp-Course-error" role="alert">
             {error.message}
           </div>
+        )}
+        {session.assignment && (
+          <Assignment session={session} model={model} actions={actions} />
         )}
         {session.quiz_questions > 0 && (
           <details

@@ -1,9 +1,8 @@
+import { ISignal } from '@lumino/signaling';
 import { useEffect, useReducer } from 'react';
 
-import { CourseModel } from '../state';
-
-/** Re-render whenever the model says it changed. */
-export function useModel(model: CourseModel): void {
+/** Re-render whenever the model (the panel's or the live quiz's) says it changed. */
+export function useModel(model: { changed: ISignal<any, void> }): void {
   const [, bump] = useReducer((n: number) => n + 1, 0);
   useEffect(() => {
     const slot = () => bump();
