@@ -141,15 +141,20 @@ class GitSource(ContentSource):
         self.refresh_interval = refresh_interval
         self._fetched_at = 0.0
         self._revision = ""
+        self._rejected: ManifestError | None = None  # the newest commit not used, why
+        self._rejected_commit = ""
 
     @property
     def root(self) -> Path:
+        return self._root_in(self.checkout)
+
+    def _root_in(self, tree: Path) -> Path:
         if self.subdir:
-            return self.checkout / self.subdir
+            return tree / self.subdir
         # A repository with course.yml at its top, or this project's layout.
-        if (self.checkout / MANIFEST_NAME).exists() or not (self.checkout / "course").is_dir():
-            return self.checkout
-        return self.checkout / "course"
+        if (tree / MANIFEST_NAME).exists() or not (tree / "course").is_dir():
+            return tree
+        return tree / "course"
 
     @property
     def revision(self) -> str:
@@ -189,6 +194,46 @@ class GitSource(ContentSource):
             tmp.rename(self.checkout)
         else:
             git("fetch", "--depth", "1", "origin", self.branch, cwd=self.checkout)
-            git("reset", "--hard", "FETCH_HEAD", cwd=self.checkout)
+            fetched = git("rev-parse", "FETCH_HEAD", cwd=self.checkout).strip()
+            current = git("rev-parse", "HEAD", cwd=self.checkout).strip()
+            known_bad = self._rejected is not None and self._rejected_commit == fetched
+            if fetched != current and not known_bad and self._accepts(fetched):
+                git("reset", "--hard", fetched, cwd=self.checkout)
             git("clean", "-fdx", cwd=self.checkout)
         self._revision = git("rev-parse", "HEAD", cwd=self.checkout).strip()
+
+    def _accepts(self, commit: str) -> bool:
+        """Whether ``commit``'s course is valid, checked in a worktree of its own.
+
+        The checkout moves only to a commit whose manifest loads: a broken push
+        leaves it, session files included, at the last good commit, so a
+        restarted service (or server) still serves the last good program
+        rather than nothing. The push's problem is kept as :attr:`error` for
+        the teacher until a good commit replaces it."""
+        trial = self.checkout.with_name(self.checkout.name + ".trial")
+        if trial.exists():
+            shutil.rmtree(trial)
+        git("worktree", "prune", cwd=self.checkout)
+        git("worktree", "add", "--detach", "--force", str(trial), commit, cwd=self.checkout)
+        try:
+            root = self._root_in(trial)
+            load_manifest(root / MANIFEST_NAME, root)
+        except ManifestError as exc:
+            # Named as the checkout's, the teacher's own path, not the trial's.
+            problems = [p.replace(str(trial), str(self.checkout)) for p in exc.problems]
+            problems.append(f"commit {commit[:12]} is not used: the last good one is served")
+            self._rejected = ManifestError(self.manifest_path, problems)
+            self._rejected_commit = commit
+            log.error("Course content at %s not used: %s", commit[:12], exc.message)
+            return False
+        finally:
+            shutil.rmtree(trial, ignore_errors=True)
+            git("worktree", "prune", cwd=self.checkout)
+        self._rejected = None
+        return True
+
+    def manifest(self) -> Manifest:
+        manifest = super().manifest()
+        if self._rejected is not None and self.error is None:
+            self.error = self._rejected  # the checkout's manifest is fine, the push is not
+        return manifest

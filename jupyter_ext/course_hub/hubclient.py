@@ -18,6 +18,9 @@ from typing import Any
 import requests
 import websocket
 
+#: How long :meth:`HubUser.wait_kernel_ready` waits for a new kernel (seconds).
+KERNEL_READY_TIMEOUT = 180.0
+
 
 class HubError(Exception):
     """A step against the hub failed; the message says which and how."""
@@ -33,6 +36,10 @@ class Deadline:
 
     def __bool__(self) -> bool:
         return time.monotonic() < self.end
+
+    @property
+    def left(self) -> float:
+        return max(0.0, self.end - time.monotonic())
 
     def fail(self, detail: Any = "") -> None:
         raise HubError(f"timed out after {self.seconds:.0f} s waiting for {self.what}: {detail}")
@@ -234,8 +241,26 @@ class HubUser:
         )
         _expect(r.status_code == 201, f"start kernel: {r.status_code} {r.text[:200]}")
         kernel_id = r.json()["id"]
-        self.run_code(["pass"], kernel_id=kernel_id, timeout=120)  # ready, not only spawned
+        self.wait_kernel_ready(kernel_id)
         return kernel_id
+
+    def wait_kernel_ready(self, kernel_id: str, timeout: float = KERNEL_READY_TIMEOUT) -> None:
+        """Wait until the kernel runs code, not only until it was spawned.
+
+        jupyter-server drops a kernel's websocket when the kernel has not
+        answered ``kernel_info`` within ``kernel_info_timeout`` (60 s): a kernel
+        still importing on a loaded machine (a class starting at once) is lost
+        that way ("Connection to remote host was lost"). JupyterLab connects
+        again; so does this, until ``timeout``."""
+        deadline = Deadline(timeout, f"kernel {kernel_id} to answer")
+        while True:
+            try:
+                self.run_code(["pass"], kernel_id=kernel_id, timeout=max(deadline.left, 1))
+                return
+            except (websocket.WebSocketException, ConnectionError) as exc:
+                if not deadline:
+                    raise HubError(f"start a kernel: {exc} (for {timeout:.0f} s)") from None
+                time.sleep(1)
 
     def stop_kernel(self, kernel_id: str) -> None:
         """Best effort: a server that is gone has no kernel left to stop."""

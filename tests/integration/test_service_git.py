@@ -108,6 +108,19 @@ def wait_revision(hub: ServiceHub, revision: str) -> dict:
     raise AssertionError  # unreachable
 
 
+def wait_error(hub: ServiceHub) -> dict:
+    """The service has fetched a push it does not use, and says why."""
+    deadline = Deadline(30, "the service to report the broken push")
+    model: dict = {}
+    while deadline:
+        model = program(hub)
+        if model["content_error"]:
+            return model
+        time.sleep(0.3)
+    deadline.fail(model)
+    raise AssertionError  # unreachable
+
+
 def test_the_course_comes_from_the_subfolder_of_the_repository(hub, repo):
     model = program(hub)
     assert model["course"]["title"] == "Service test course"  # not the decoy's "Mini course"
@@ -161,7 +174,9 @@ def test_a_broken_push_keeps_the_last_good_program(hub, repo, kind):
     manifest.write_text(text)
     broken = push(repo, f"oops: {kind}")
 
-    model = wait_revision(hub, broken)  # fetched, yet the program is the last good one
+    model = wait_error(hub)  # fetched, and not used: the checkout stays at the good commit
+    assert model["revision"] == good["revision"] != broken
+    assert broken[:12] in model["content_error"]
     assert outline(model) == outline(good)
     assert model["course"] == good["course"]
     assert "course.yml" in model["content_error"] and problem in model["content_error"], model

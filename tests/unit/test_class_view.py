@@ -165,11 +165,13 @@ def test_a_well_formed_action():
 
 
 class BasicWithTeacher(SimpleAuthenticator):
-    """Basic auth in which the user "teacher" is a hub admin."""
+    """Basic auth in which the user "teacher" is a hub admin and "tom" is in the
+    teachers' group without being one."""
 
     async def authenticate(self, request):
         who = await super().authenticate(request)
-        return User(who.name, admin=who.name == "teacher")
+        groups = ["teachers"] if who.name == "tom" else []
+        return User(who.name, groups=groups, admin=who.name == "teacher")
 
 
 class ClassInProcessBackend(ClassClusters, LimitedInProcessBackend):
@@ -201,6 +203,8 @@ async def test_teachers_list_and_stop_every_student_s_cluster(gateway):
                 await http.fetch(route, headers=basic(who) if who else {})
             assert refused.value.code == status
             assert b"error" in refused.value.response.body
+        r = await http.fetch(route, headers=basic("tom"))  # a teacher by the group
+        assert [c["user"] for c in json.loads(r.body)["clusters"]] == ["alice"]
         r = await http.fetch(route, headers=basic("teacher"))
         model = json.loads(r.body)
         [listed] = model["clusters"]

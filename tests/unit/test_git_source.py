@@ -95,3 +95,46 @@ async def test_a_new_session_preset_works_on_a_gateway_that_does_not_know_it(
     assert model["options"] == {"session": "custom", "worker_cores": 2, "worker_memory": 1.5}
     status, _ = await call(jp_fetch, "DELETE", f"clusters/{model['name']}")
     assert status == 204
+
+
+async def test_a_restart_after_a_broken_push_serves_the_last_good_commit(teacher_repo, tmp_path):
+    """A broken push never moves the checkout: a source started afresh on the same
+    cache (a restarted service or server) serves the last good program, session
+    files included, and says why the push is not used; a fix then replaces it."""
+    from course_hub.content import GitSource
+    from course_hub.content import git as git_out
+
+    def source() -> GitSource:
+        return GitSource(f"file://{teacher_repo}", "term-1", tmp_path / "c", refresh_interval=0)
+
+    first = source()
+    await first.refresh()
+    good = first.revision
+    assert first.manifest().course.title == "Mini course"
+
+    manifest = teacher_repo / "course" / "course.yml"
+    kept = manifest.read_text()
+    manifest.write_text("course: {id: x}\nsessions: []\n")
+    write_notebook(teacher_repo / "course" / "intro" / "a.ipynb", "print('half-pushed')")
+    git("commit", "-qam", "oops", cwd=teacher_repo)
+    bad = git_out("rev-parse", "HEAD", cwd=teacher_repo).strip()
+    await first.refresh()
+    assert first.revision == good and first.manifest().course.title == "Mini course"
+    assert "course.title: Field required" in first.error.message
+    assert f"commit {bad[:12]} is not used" in first.error.message
+
+    restarted = source()  # the process restarts: nothing kept in memory
+    await restarted.refresh()
+    assert restarted.revision == good
+    assert restarted.manifest().course.title == "Mini course"
+    assert "half-pushed" not in (restarted.root / "intro" / "a.ipynb").read_text()
+    assert restarted.error is not None and bad[:12] in restarted.error.message
+    assert not (tmp_path / "c" / "source.trial").exists()
+
+    manifest.write_text(kept.replace("Mini course", "Mini course, fixed"))
+    git("commit", "-qam", "fixed", cwd=teacher_repo)
+    await restarted.refresh()
+    assert restarted.revision == git_out("rev-parse", "HEAD", cwd=teacher_repo).strip()
+    assert restarted.manifest().course.title == "Mini course, fixed"
+    assert restarted.error is None
+    assert "half-pushed" in (restarted.root / "intro" / "a.ipynb").read_text()

@@ -132,10 +132,29 @@ async def test_a_burst_through_the_course_api(jp_fetch, gateway):
 
 def test_teachers_have_their_own_limits():
     limits = StudentLimits(max_clusters=1, admin_max_clusters=None, admin_max_cores=40)
-    assert limits.limits_for("ada", admin=False) == (1, 8.0, 16.0)
-    assert limits.limits_for("teacher", admin=True) == (None, 40.0, None)
+    assert limits.limits_for("ada", teacher=False) == (1, 8.0, 16.0)
+    assert limits.limits_for("teacher", teacher=True) == (None, 40.0, None)
     assert limits._check("ada", False, cores=9, memory=0).startswith("Limit reached")
     assert limits._check("teacher", True, cores=39, memory=10**12) is None
+
+
+def test_a_teacher_is_an_admin_or_in_the_teachers_group(monkeypatch):
+    """The course service's rule, from the same variables: a teacher in the group
+    who is not a hub admin gets the teachers' limits, a student does not."""
+    for name in ("COURSE_SERVICE_TEACHER_GROUP", "COURSE_TEACHER_GROUP"):
+        monkeypatch.delenv(name, raising=False)
+    limits = StudentLimits()
+    assert limits.teacher_group == "teachers"
+    assert limits.is_teacher(User("admin", admin=True))
+    assert limits.is_teacher(User("tom", groups=["teachers", "x"]))
+    assert not limits.is_teacher(User("ada", groups=["students"]))
+    assert not limits.is_teacher(None)  # no request: a student's limits
+    monkeypatch.setenv("COURSE_TEACHER_GROUP", "staff")
+    assert StudentLimits().teacher_group == "staff"
+    monkeypatch.setenv("COURSE_SERVICE_TEACHER_GROUP", "profs")
+    limits = StudentLimits()
+    assert limits.is_teacher(User("tom", groups=["profs"]))
+    assert not limits.is_teacher(User("tom", groups=["teachers"]))
 
 
 # --- Bursts: many requests at once by one student (issue 12, part 2) -------------

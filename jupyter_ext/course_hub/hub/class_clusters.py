@@ -13,7 +13,8 @@ adds to the gateway's web application:
 - ``DELETE /api/v1/course/clusters/{cluster_name}``: stop any cluster (204,
   also when it is already gone).
 
-Both for hub admins (teachers) only, authenticated by the gateway's own
+Both for teachers only (hub admins and the ``teacher_group``'s members, see
+:meth:`.limits.StudentLimits.is_teacher`), authenticated by the gateway's own
 authenticator (a hub token, as every gateway request): the course service
 forwards the teacher's token, never one of its own. Otherwise 401 (no or a
 bad token) or 403, with a sentence.
@@ -66,9 +67,9 @@ class ClassClusters(LoggingConfigurable):
             return _error(401, "This token is not valid on the hub.")
         if isinstance(user, tuple):
             user = user[0]
-        if not getattr(user, "admin", False):
+        if not self.is_teacher(user):  # type: ignore[attr-defined]
             self.log.warning("Class clusters refused to %s", getattr(user, "name", "?"))
-            return _error(403, "Only teachers (hub admins) see and stop the class's clusters.")
+            return _error(403, "Only teachers see and stop the class's clusters.")
         request["user"] = user
         return None
 

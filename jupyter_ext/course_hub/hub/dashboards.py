@@ -106,7 +106,7 @@ class OwnerOnlyDashboards(LoggingConfigurable):
         self._dashboard_session = aiohttp.ClientSession(auto_decompress=False)
         self._dashboard_users: dict[str, tuple[float, Any]] = {}
         app.router.add_route("*", "/clusters/{cluster_name}/{tail:.*}", self._dashboard_handler)
-        self.log.info("Dask dashboards: for their cluster's owner and admins only")
+        self.log.info("Dask dashboards: for their cluster's owner and teachers only")
 
     async def cleanup(self) -> None:
         session = getattr(self, "_dashboard_session", None)
@@ -151,7 +151,8 @@ class OwnerOnlyDashboards(LoggingConfigurable):
         cluster = await self.get_cluster(name)
         if cluster is None or not cluster.dashboard_address:
             return _refusal(404, f"There is no running Dask cluster named {name!r}.")
-        if cluster.username != user.name and not user.admin:
+        teacher = getattr(self, "is_teacher", lambda u: bool(u.admin))(user)
+        if cluster.username != user.name and not teacher:
             self.log.warning("Dashboard of %s refused to %s", name, user.name)
             return _refusal(403, "This Dask dashboard belongs to another student's cluster.")
         key = dashboard_key(cluster.token)

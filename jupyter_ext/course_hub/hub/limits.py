@@ -23,11 +23,12 @@ A cluster counts with the most workers it may have: the count its scheduler
 reports in heartbeats (which survives a gateway restart), a scale not yet
 confirmed by a heartbeat, and an adaptive cluster's maximum.
 
-Teachers (hub admins) have their own limits, unlimited by default. Whether a
-user is an admin is read from each request: ``user.admin`` as the gateway's
-authenticator reports it (JupyterHub's ``admin`` field of ``/hub/api/user``,
-cached by the gateway for ``Authenticator.cache_max_age``, 300 s by default),
-so it survives gateway restarts. Scale and adapt requests reach the backend
+Teachers have their own limits, unlimited by default. A teacher is a hub admin
+or a member of ``teacher_group`` (the course service's rule, the same
+variables): read from each request, ``user.admin`` and ``user.groups`` as the
+gateway's authenticator reports them (JupyterHub's ``/hub/api/user``, cached by
+the gateway for ``Authenticator.cache_max_age``, 300 s by default), so it
+survives gateway restarts. Scale and adapt requests reach the backend
 without a user; a middleware keeps the request in a context variable, and its
 authenticated user is the cluster's owner (dask-gateway's routes refuse
 anyone else).
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import os
 import time
 import uuid
 from dataclasses import dataclass
@@ -46,7 +48,7 @@ from aiohttp import web
 from dask_gateway_server import models
 from dask_gateway_server.backends.base import PublicException
 from dask_gateway_server.backends.local import UnsafeLocalBackend
-from traitlets import Float, Integer
+from traitlets import Float, Integer, Unicode, default
 from traitlets.config import LoggingConfigurable
 
 GIB = 2**30
@@ -106,6 +108,28 @@ class StudentLimits(LoggingConfigurable):
     admin_max_memory_gib = Float(
         None, allow_none=True, help="Memory (GiB) for teachers; None: no limit.", config=True
     )
+    teacher_group = Unicode(
+        help="""Hub group whose members are teachers here, as hub admins are: their
+        own limits, the class's clusters and every dashboard. Default:
+        $COURSE_SERVICE_TEACHER_GROUP, else $COURSE_TEACHER_GROUP, else
+        teachers (what the course service reads).""",
+        config=True,
+    )
+
+    @default("teacher_group")
+    def _teacher_group_default(self) -> str:
+        for name in ("COURSE_SERVICE_TEACHER_GROUP", "COURSE_TEACHER_GROUP"):
+            if os.environ.get(name):
+                return os.environ[name]
+        return "teachers"
+
+    def is_teacher(self, user: Any) -> bool:
+        """A hub admin, or in :attr:`teacher_group` (the gateway's ``User``)."""
+        if user is None:
+            return False
+        groups = getattr(user, "groups", None) or ()
+        return bool(getattr(user, "admin", False)) or self.teacher_group in groups
+
     reservation_timeout = Float(
         300.0,
         help="""Seconds a started cluster counts against its student while the
@@ -141,9 +165,9 @@ class StudentLimits(LoggingConfigurable):
         await super().setup(app)  # type: ignore[misc]
 
     def limits_for(
-        self, username: str, admin: bool
+        self, username: str, teacher: bool
     ) -> tuple[int | None, float | None, float | None]:
-        if admin:
+        if teacher:
             return self.admin_max_clusters, self.admin_max_cores, self.admin_max_memory_gib
         return self.max_clusters, self.max_cores, self.max_memory_gib
 
@@ -205,7 +229,8 @@ class StudentLimits(LoggingConfigurable):
 
     async def start_cluster(self, user: Any, cluster_options: dict) -> str:
         async with self._student_lock(user.name):
-            max_clusters, _, _ = self.limits_for(user.name, user.admin)
+            teacher = self.is_teacher(user)
+            max_clusters, _, _ = self.limits_for(user.name, teacher)
             count, cores, memory = await self._usage(user.name)
             if max_clusters is not None and count >= max_clusters:
                 raise web.HTTPConflict(
@@ -219,7 +244,7 @@ class StudentLimits(LoggingConfigurable):
                 float(config.scheduler_cores), float(config.scheduler_memory), time.monotonic()
             )
             problem = self._check(
-                user.name, user.admin, cores + reservation.cores, memory + reservation.memory
+                user.name, teacher, cores + reservation.cores, memory + reservation.memory
             )
             if problem:
                 raise web.HTTPConflict(reason=problem)
@@ -260,7 +285,7 @@ class StudentLimits(LoggingConfigurable):
         user = requesting_user()
         # The requester is the owner (dask-gateway's routes refuse anyone else)
         # or an admin; no request (not from the API): a student's limits.
-        admin = user is not None and bool(user.admin)
+        admin = self.is_teacher(user)
         _, max_cores, max_gib = self.limits_for(cluster.username, admin)
         if wanted is None:
             if max_cores is None and max_gib is None:

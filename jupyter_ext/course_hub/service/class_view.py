@@ -369,8 +369,21 @@ class HubClient:
         return found
 
     async def stop_server(self, name: str) -> str:
-        """Stop a user's default server: ``stopped`` (or was not running), ``stopping``."""
-        result = await self._fetch("DELETE", f"users/{quote(name, safe='')}/server")
+        """Stop a user's default server: ``stopped``, ``stopping`` or ``not-running``.
+
+        The hub answers 204 to a stop whether or not a server was running, so
+        the user's model is read first: the record must not say a teacher
+        stopped a server that was never there."""
+        path = f"users/{quote(name, safe='')}"
+        model = await self._fetch("GET", path)
+        if isinstance(model, HTTPClientError):
+            if model.code == 404:
+                raise CourseError(404, f"There is no user named {name!r} on the hub.", "unknown")
+            log.warning("The hub answered %s when reading %s", model.code, name)
+            raise _hub_down()
+        if "" not in ((model or {}).get("servers") or {}):  # no default server, not even pending
+            return "not-running"
+        result = await self._fetch("DELETE", f"{path}/server")
         if isinstance(result, HTTPClientError):
             if result.code == 404:
                 raise CourseError(404, f"There is no user named {name!r} on the hub.", "unknown")

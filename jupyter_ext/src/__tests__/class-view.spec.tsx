@@ -92,7 +92,17 @@ class FakeClassAPI implements IClassAPI {
   }
   async stopStudentServer(user: string) {
     this.calls.push(`stop-server ${user}`);
-    return { ...this.actions[0], action: 'stop-server' as const, user };
+    const a: IClassAction = {
+      id: 2,
+      at: new Date(NOW).toISOString(),
+      by: 'teacher',
+      action: 'stop-server',
+      user,
+      target: '',
+      result: 'not-running'
+    };
+    this.actions = [a, ...this.actions];
+    return a;
   }
 }
 
@@ -180,6 +190,25 @@ describe('the Teacher section', () => {
     const list = screen.getByRole('list', { name: 'Actions taken' });
     expect(
       within(list).getByText(/teacher stopped the clusters of alice/)
+    ).toBeTruthy();
+  });
+
+  it('says when the server a teacher stopped was not running', async () => {
+    const api = new FakeClassAPI();
+    await show(api);
+    await act(async () => {
+      fireEvent.click(screen.getByRole('button', { name: 'Stop server' }));
+      await Promise.resolve();
+    });
+    await act(async () => {
+      await Promise.resolve();
+    });
+    expect(api.calls).toContain('stop-server alice');
+    const list = screen.getByRole('list', { name: 'Actions taken' });
+    expect(
+      within(list).getByText(
+        /teacher stopped the server of alice \(it was not running\)/
+      )
     ).toBeTruthy();
   });
 

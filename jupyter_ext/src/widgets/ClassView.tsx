@@ -29,6 +29,17 @@ const ACTION_LABELS: Record<IClassAction['action'], string> = {
   'stop-server': 'stopped the server of'
 };
 
+/** An action's result as the teacher reads it ("stopped 2", "it was not running"). */
+function resultLabel(result: string): string {
+  if (result === 'not-running') {
+    return 'it was not running';
+  }
+  if (result === 'no-cluster') {
+    return 'there was no cluster';
+  }
+  return result;
+}
+
 function Row(props: {
   row: IStudentRow;
   now: number;
@@ -205,7 +216,8 @@ function ClassTable(props: {
         <ul className="jp-Course-classActions" aria-label="Actions taken">
           {actions.slice(0, 5).map(a => (
             <li key={a.id}>
-              {ago(a.at, now)}: {a.by} {ACTION_LABELS[a.action]} {a.user} ({a.result})
+              {ago(a.at, now)}: {a.by} {ACTION_LABELS[a.action]} {a.user} (
+              {resultLabel(a.result)})
             </li>
           ))}
         </ul>
