@@ -212,8 +212,17 @@ def dump(values: dict, header: str) -> str:
     return header + yaml.dump(values, Dumper=_Dumper, sort_keys=False, width=100)
 
 
+#: The evaluation's preset (course.yml): workers of 1 core and 3 GiB each.
+EVALUATION_WORKERS = 4
+#: Local disk a worker of that preset spills to on the full 55 M-row table:
+#: 12.0 to 16.1 GB per worker, measured (docs/performance.md, bench.compute).
+EVALUATION_SPILL_GB = 16
+
+
 def sizing(students: int, node_cpus: float = 8, node_memory_gib: float = 32) -> str:
-    """Nodes a class needs, from the chart's guarantees (docs/admin.md)."""
+    """Nodes a class needs, from the chart's guarantees (docs/admin.md): the
+    sessions, then the full-size evaluation, whose four workers per student
+    double the worker nodes (measured: docs/performance.md)."""
     usable_mem = node_memory_gib * 0.9 - 1  # kubelet and system reserve
     usable_cpu = node_cpus - 0.5
     per_node = int(min(usable_mem // 2, usable_cpu // 0.5))  # 2 GB, 0.5 CPU per student
@@ -225,5 +234,9 @@ def sizing(students: int, node_cpus: float = 8, node_memory_gib: float = 32) -> 
         f"{students} students on {node_cpus:g} vCPU / {node_memory_gib:g} GB nodes: "
         f"{notebook_nodes} notebook node(s) ({per_node} servers each), "
         f"{worker_nodes} Dask worker node(s) for {workers} workers "
-        f"({workers_per_node} each), plus 1 core node."
+        f"({workers_per_node} each), plus 1 core node.\n"
+        f"The full-size evaluation ({EVALUATION_WORKERS} workers of 1 core and 3 GiB per "
+        f"student): {math.ceil(students * EVALUATION_WORKERS / max(workers_per_node, 1))} "
+        f"Dask worker node(s) for {students * EVALUATION_WORKERS} workers, each worker with "
+        f"about {EVALUATION_SPILL_GB} GB of local disk to spill to."
     )

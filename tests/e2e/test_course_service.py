@@ -683,6 +683,38 @@ def test_the_teacher_sees_the_class_and_stops_a_student_s_cluster(term):
         alice.api("DELETE", f"/clusters/{name}")
 
 
+def test_the_teacher_stops_a_student_s_server_and_the_record_tells_the_truth(term):
+    """Stop server on a running server stops it (the hub no longer lists it); a
+    second stop is recorded as not-running, not as stopped (the hub answers
+    both the same); an unknown name is a 404 with a sentence."""
+    teacher = term.teacher
+    carol = term.hub.student("carol")
+    carol.login()
+    carol.start_server()
+    r = teacher.api("POST", "/class/actions", json={"action": "stop-server", "user": carol.name})
+    assert r.status_code == 201, r.text
+    assert r.json()["result"] in ("stopped", "stopping") and r.json()["by"] == "teacher"
+    deadline = Deadline(60, "the hub to list carol's server as gone")
+    while deadline:
+        model = requests.get(
+            f"{term.hub.url}/hub/api/users/{carol.name}",
+            headers={"Authorization": f"token {term.hub.admin_token}"},
+            timeout=30,
+        ).json()
+        if "" not in (model.get("servers") or {}):
+            break
+        time.sleep(0.5)
+    else:
+        deadline.fail(model)
+    r = teacher.api("POST", "/class/actions", json={"action": "stop-server", "user": carol.name})
+    assert r.status_code == 201 and r.json()["result"] == "not-running", r.text
+    r = teacher.api("POST", "/class/actions", json={"action": "stop-server", "user": "nobody-x"})
+    assert r.status_code == 404 and "no user named 'nobody-x'" in r.json()["message"], r.text
+    newest = teacher.api("GET", "/class/actions").json()["actions"][:2]
+    assert (newest[0]["user"], newest[0]["result"]) == (carol.name, "not-running")
+    assert newest[1]["user"] == carol.name and newest[1]["result"] in ("stopped", "stopping")
+
+
 def test_a_crash_of_the_course_service_alone_loses_nothing(term):
     """SIGKILL the service: JupyterHub 5 starts it again at its next poll of the
     service (every 30 s); meanwhile a hand-in is refused with a sentence."""

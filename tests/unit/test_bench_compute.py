@@ -45,9 +45,29 @@ def test_ratios_results_and_targets():
     broken["steps"][4] = {"step": NAMES[4], "error": "KilledWorker: ..."}
     failed = report(20_000_000, run("gateway", 1.0), broken)
     t = targets({"sizes": [differ, failed], "config": {"session": "evaluation"}})
-    assert [x["met"] for x in t] == [False, False, False]
+    # (b)'s trouble is shown, not scored: the targets are the platform's, (a)'s.
+    assert [x["met"] for x in t] == [False, False, True, None]
     assert t[1]["value"][0] == f"2 M: {NAMES[0]}"
-    assert t[2]["value"] == [f"20 M local: {NAMES[4]}", "20 M local: w1"]
+    assert t[3]["value"] == [f"20 M local: {NAMES[4]}", "20 M local: w1"]
+    broken_a = run("gateway", 1.0, restarted=("w2",))
+    t = targets({"sizes": [report(20_000_000, broken_a, run("local", 1.0))],
+                 "config": {"session": "evaluation"}})  # fmt: skip
+    assert [x["met"] for x in t] == [True, True, False]
+    assert t[2]["value"] == ["20 M gateway: w2"]
+
+
+def test_the_full_size_target_is_the_gateway_cluster_s():
+    full = 55_000_000
+    bare_restarted = run("local", 1.0, restarted=("w1",))
+    result = {"sizes": [report(full, run("gateway", 1.0), bare_restarted)],
+              "config": {"session": "evaluation"}}  # fmt: skip
+    t = targets(result)
+    assert t[-1]["target"].startswith("55 M rows with the evaluation preset") and t[-1]["met"]
+    assert [x["met"] for x in t if x["met"] is None] == [None]  # (b)'s restart: seen
+    lost = run("gateway", 1.0)
+    lost["steps"][2] = {"step": NAMES[2], "error": "KilledWorker"}
+    result["sizes"] = [report(full, lost, run("local", 1.0))]
+    assert targets(result)[-1]["met"] is False
 
 
 def test_the_course_notebooks_give_the_workloads():

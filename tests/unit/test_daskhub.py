@@ -394,8 +394,12 @@ def test_cli_writes_values_and_a_private_secrets_file(tmp_path):
 
 
 def test_sizing_estimate():
-    text = sizing(80, node_cpus=8, node_memory_gib=32)
-    assert text.startswith("80 students on 8 vCPU / 32 GB nodes: 7 notebook node(s)")
+    sessions, evaluation = sizing(80, node_cpus=8, node_memory_gib=32).splitlines()
+    assert sessions.startswith("80 students on 8 vCPU / 32 GB nodes: 7 notebook node(s)")
+    assert "23 Dask worker node(s) for 160 workers (7 each)" in sessions
+    # Four workers per student for the full table: twice the sessions' nodes.
+    assert "46 Dask worker node(s) for 320 workers" in evaluation
+    assert "16 GB of local disk" in evaluation
 
 
 @pytest.mark.parametrize(

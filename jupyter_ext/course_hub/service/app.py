@@ -349,10 +349,9 @@ class CourseService(Application):
             record=ClassRecord(store.engine),
             gateway_url=self.gateway_url,
         )
-        teacher_group = self.teacher_group
         preparer = ClassPreparer(
             HubAPI(hub_auth.api_url, hub_auth.api_token),
-            lambda user: bool(user.get("admin")) or teacher_group in (user.get("groups") or []),
+            state.teachers.of,
             concurrency=self.spawn_concurrency,
             grace_minutes=self.prepared_grace_minutes,
             keepalive_seconds=self.prepared_keepalive_seconds,

@@ -72,11 +72,18 @@ class TeacherCheck:
             pending.add_done_callback(lambda _: self._asking.pop(name, None))
         return await asyncio.shield(pending)
 
-    async def _ask(self, name: str) -> bool:
-        model = await self._user(name)
-        teacher = bool(model) and (
+    def of(self, model: dict | None) -> bool:
+        """The rule itself, on a hub user model: an admin or in :attr:`group`.
+
+        Every part of the service that tells teachers from students (the
+        checks, the class view's roster, preparing the class) uses this."""
+        return bool(model) and (
             bool(model.get("admin")) or self.group in (model.get("groups") or [])
         )
+
+    async def _ask(self, name: str) -> bool:
+        model = await self._user(name)
+        teacher = self.of(model)
         # Each answer lives between ttl/2 and ttl: a class that arrived at once
         # (a live question opening, a lecture starting) would otherwise have
         # every student asked about again in the same second, each answer

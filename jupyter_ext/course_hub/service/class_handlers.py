@@ -62,10 +62,7 @@ class ClassHandler(ClassBase):
         users, activity = await asyncio.gather(
             self.hub.users(), asyncio.to_thread(self.record.activity)
         )
-        group = self.state.teachers.group  # as TeacherCheck decides, from the same models
-        teachers = {
-            str(u.get("name")) for u in users if u.get("admin") or group in (u.get("groups") or [])
-        }
+        teachers = {str(u.get("name")) for u in users if self.state.teachers.of(u)}
         gateway: dict[str, Any] | None = None
         problem = None
         try:
