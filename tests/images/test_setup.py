@@ -7,17 +7,21 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 from ..dockertools import REPO
 
 SCRIPT = REPO / "tests" / "setup-machine"
 
 
-def run(*prefix: str, env: dict[str, str]) -> tuple[subprocess.CompletedProcess, float]:
+def run(
+    *prefix: str, env: dict[str, str], script: Path = SCRIPT
+) -> tuple[subprocess.CompletedProcess, float]:
     t0 = time.monotonic()
     proc = subprocess.run(
-        [*prefix, "bash", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=600
+        [*prefix, "bash", str(script)], env=env, capture_output=True, text=True, timeout=600
     )
     return proc, time.monotonic() - t0
 
@@ -37,11 +41,24 @@ def test_not_root_it_stops_with_the_command_to_run():
     # /usr/bin:/bin only: dockerd (/usr/sbin) is not found, as on a fresh machine.
     env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "BASE_IMAGE": "course-hub/debian:bookworm"}
     nobody: list[str] = []
+    script = SCRIPT
     if os.getuid() == 0:  # as root (CI), drop to nobody; a developer already is not root
         setpriv = shutil.which("setpriv")
         assert setpriv, "setpriv (util-linux) is needed"
         nobody = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
-    proc, seconds = run(*nobody, env=env)
+        # nobody may not read a checkout under a private folder (mktemp -d's 0700):
+        # a copy of the script where anyone may read it.
+        public = Path(tempfile.mkdtemp(prefix="setup-machine-"))
+        public.chmod(0o755)
+        (public / "tests").mkdir(mode=0o755)
+        script = public / "tests" / "setup-machine"
+        shutil.copy(SCRIPT, script)
+        script.chmod(0o755)
+    try:
+        proc, seconds = run(*nobody, env=env, script=script)
+    finally:
+        if script != SCRIPT:
+            shutil.rmtree(script.parent.parent, ignore_errors=True)
     assert proc.returncode == 1, (proc.stdout, proc.stderr)
     assert proc.stdout == ""  # no base image named: make test stops here
     assert "missing" in proc.stderr and "docker.io" in proc.stderr
