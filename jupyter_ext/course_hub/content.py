@@ -229,6 +229,10 @@ class GitSource(ContentSource):
         finally:
             shutil.rmtree(trial, ignore_errors=True)
             git("worktree", "prune", cwd=self.checkout)
+        if self._rejected is not None and self.error is self._rejected:
+            # The fix may leave course.yml's bytes as they were (a revert): the
+            # manifest is then not reloaded, so the push's error goes here.
+            self.error = None
         self._rejected = None
         return True
 

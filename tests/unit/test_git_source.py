@@ -131,7 +131,11 @@ async def test_a_restart_after_a_broken_push_serves_the_last_good_commit(teacher
     assert restarted.error is not None and bad[:12] in restarted.error.message
     assert not (tmp_path / "c" / "source.trial").exists()
 
+    git("revert", "--no-edit", "HEAD", cwd=teacher_repo)  # course.yml's bytes as they were
+    await restarted.refresh()
+    assert restarted.error is None and restarted.manifest().course.title == "Mini course"
     manifest.write_text(kept.replace("Mini course", "Mini course, fixed"))
+    write_notebook(teacher_repo / "course" / "intro" / "a.ipynb", "print('half-pushed')")
     git("commit", "-qam", "fixed", cwd=teacher_repo)
     await restarted.refresh()
     assert restarted.revision == git_out("rev-parse", "HEAD", cwd=teacher_repo).strip()
