@@ -16,7 +16,7 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Float, Unicode, default
 
 from .clusters import ClusterManager
-from .content import ContentSource, FolderSource, GitSource
+from .content import ContentSource, FolderSource, content_source
 from .dashboard import DashboardProxyHandler, dashboard_route
 from .handlers import HANDLERS, STATE_KEY, CourseState
 from .manifest import ManifestError
@@ -210,15 +210,14 @@ class CourseHub(ExtensionApp):
         if self.service_url:
             client = ServiceClient(self.service_url, self.service_token)
             return ServiceSource(client, refresh_interval=self.service_refresh_interval)
-        if self.content_repo:
-            return GitSource(
-                self.content_repo,
-                self.content_branch,
-                cache_dir=Path(self.cache_dir),
-                subdir=self.content_subdir,
-                refresh_interval=self.content_refresh_interval,
-            )
-        return FolderSource(self.content_dir)
+        return content_source(
+            self.content_repo,
+            self.content_branch,
+            self.cache_dir,
+            self.content_subdir,
+            self.content_refresh_interval,
+            self.content_dir,
+        )
 
     def initialize_settings(self) -> None:
         source = self.make_source()

@@ -121,6 +121,18 @@ def _secrets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _teacher_token(args: argparse.Namespace, command: str) -> str | None:
+    """``--token`` or JUPYTERHUB_ADMIN_TOKEN; else says how to get one (None)."""
+    token = args.token or os.environ.get("JUPYTERHUB_ADMIN_TOKEN")
+    if not token:
+        print(
+            f"course-hub {command}: give --token (or JUPYTERHUB_ADMIN_TOKEN), a teacher's "
+            "token from the hub's Token page",
+            file=sys.stderr,
+        )
+    return token
+
+
 def _health_check(args: argparse.Namespace) -> int:
     from .healthcheck import run_health_check
 
@@ -151,13 +163,8 @@ def _accounts(args: argparse.Namespace) -> int:
     from .hub.local import roster
     from .hubclient import HubError, enroll, reset_password
 
-    token = args.token or os.environ.get("JUPYTERHUB_ADMIN_TOKEN")
+    token = _teacher_token(args, "accounts")
     if not token:
-        print(
-            "course-hub accounts: give --token (or JUPYTERHUB_ADMIN_TOKEN), a teacher's "
-            "token from the hub's Token page",
-            file=sys.stderr,
-        )
         return 2
     out = sys.stdout
     try:
@@ -204,13 +211,8 @@ def _handins(args: argparse.Namespace) -> int:
 
     import requests
 
-    token = args.token or os.environ.get("JUPYTERHUB_ADMIN_TOKEN")
+    token = _teacher_token(args, "handins")
     if not token:
-        print(
-            "course-hub handins: give --token (or JUPYTERHUB_ADMIN_TOKEN), a teacher's "
-            "token from the hub's Token page",
-            file=sys.stderr,
-        )
         return 2
     base = args.hub.rstrip("/") + "/services/course/api/"
     http = requests.Session()
@@ -287,13 +289,8 @@ def _prepare_class(args: argparse.Namespace) -> int:
 
     from .prepare_class import PrepareError, parse_until, run
 
-    token = args.token or os.environ.get("JUPYTERHUB_ADMIN_TOKEN")
+    token = _teacher_token(args, "prepare-class")
     if not token:
-        print(
-            "course-hub prepare-class: give --token (or JUPYTERHUB_ADMIN_TOKEN), a teacher's "
-            "token from the hub's Token page",
-            file=sys.stderr,
-        )
         return 2
     students = [s.strip() for s in (args.students or "").split(",") if s.strip()] or None
     try:

@@ -241,3 +241,21 @@ class GitSource(ContentSource):
         if self._rejected is not None and self.error is None:
             self.error = self._rejected  # the checkout's manifest is fine, the push is not
         return manifest
+
+
+def content_source(
+    repo: str,
+    branch: str,
+    cache_dir: Path | str,
+    subdir: str,
+    refresh_interval: float,
+    folder: Path | str,
+) -> ContentSource:
+    """The teacher's git repository if one is named, else the folder: the one
+    rule of the servers, the course service and the gateway."""
+    if repo:
+        return GitSource(
+            repo, branch, cache_dir=Path(cache_dir), subdir=subdir,
+            refresh_interval=refresh_interval,
+        )  # fmt: skip
+    return FolderSource(folder)

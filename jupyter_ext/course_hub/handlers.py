@@ -32,7 +32,7 @@ from tornado import web
 from .clusters import ClusterManager, parse_adaptive, resolve_create
 from .content import ContentSource
 from .errors import CourseError
-from .manifest import Session
+from .manifest import Session, session_program_model
 from .quiz import QuizStore
 from .service_source import ServiceClient, ServiceSource, answer_json
 from .sync import SessionSync
@@ -137,19 +137,8 @@ class CourseHandler(APIHandler):
         return self.state.source.manifest().session(session_id)
 
     def session_model(self, session: Session) -> dict:
-        model = {
-            "id": session.id,
-            "title": session.title,
-            "duration": session.duration,
-            "duration_minutes": session.duration_minutes,
-            "self_paced": session.self_paced,
-            "summary": session.summary,
-            "slides": [s.model_dump() for s in session.slides],
-            "cluster": session.cluster.model_dump() if session.cluster else None,
-            "quiz_questions": len(session.quiz),
-            # Read from the content here; hand-in itself needs the service.
-            "assignment": session.assignment.model() if session.assignment else None,
-        }
+        # The assignment is read from the content here; hand-in itself needs the service.
+        model = session_program_model(session)
         if isinstance(self.state.source, ServiceSource):
             model.update(self.state.source.session_extras(session.id))
         model.update(self.state.sync.status(session))

@@ -422,3 +422,21 @@ def check_files(manifest: Manifest, content_root: Path, path: Path | str) -> Non
                 )
     if problems:
         raise ManifestError(path, problems)
+
+
+def session_program_model(session: Session, now: dt.datetime | None = None) -> dict[str, Any]:
+    """A session as the program shows it (SessionModel's common part): no quiz
+    answers, no solutions. The service adds its notebooks, a student's server
+    their sync status."""
+    return {
+        "id": session.id,
+        "title": session.title,
+        "duration": session.duration,
+        "duration_minutes": session.duration_minutes,
+        "self_paced": session.self_paced,
+        "summary": session.summary,
+        "slides": [s.model_dump() for s in session.slides],
+        "cluster": session.cluster.model_dump() if session.cluster else None,
+        "quiz_questions": len(session.quiz),
+        "assignment": session.assignment.model(now) if session.assignment else None,
+    }

@@ -113,6 +113,28 @@ def cmdline(p: psutil.Process) -> str:
         return ""
 
 
+def crash_the_hub(hub: Hub, timeout: float = 180) -> float:
+    """SIGKILL JupyterHub; return the seconds until the launcher has restarted it
+    and it answers its health check again."""
+    [jupyterhub] = [
+        p for p in psutil.Process(hub.proc.pid).children() if "jupyterhub" in cmdline(p)
+    ]
+    t0 = time.monotonic()
+    jupyterhub.kill()
+    deadline = Deadline(timeout, "the launcher to restart the hub")
+    while deadline:
+        new = [p for p in psutil.Process(hub.proc.pid).children() if p.pid != jupyterhub.pid]
+        try:
+            ok = requests.get(f"{hub.url}/hub/health", timeout=2).status_code == 200
+        except requests.RequestException:
+            ok = False
+        if ok and any("jupyterhub" in cmdline(p) for p in new):
+            return time.monotonic() - t0
+        time.sleep(0.5)
+    deadline.fail(hub.log_tail(40))
+    raise AssertionError  # unreachable
+
+
 def start_hub(tmp: Path, name: str, env: dict[str, str] | None = None) -> Hub:
     ARTIFACTS.mkdir(exist_ok=True)
     state = tmp / "state"

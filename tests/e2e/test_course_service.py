@@ -43,7 +43,7 @@ from course_hub.hub.local import local_layout
 from course_hub.launcher import answer_key_warning
 
 from ..hubclient import Deadline, Student
-from .conftest import ADMIN_PASSWORD, REPO, Hub, cmdline, start_hub
+from .conftest import ADMIN_PASSWORD, REPO, Hub, cmdline, crash_the_hub, start_hub
 
 TAG = uuid.uuid4().hex[:8]
 SOLUTION = f"CANARY-SOLUTION-{TAG}"
@@ -757,25 +757,6 @@ def test_a_crash_of_the_course_service_alone_loses_nothing(term):
         h for h in handins["essay"] if h["user"] == alice.name
     ]
 
-
-def crash_the_hub(hub: Hub) -> float:
-    """SIGKILL JupyterHub; the launcher restarts it (tests/e2e/test_stop.py)."""
-    [jupyterhub] = [
-        p for p in psutil.Process(hub.proc.pid).children() if "jupyterhub" in cmdline(p)
-    ]
-    t0 = time.monotonic()
-    jupyterhub.kill()
-    deadline = Deadline(180, "the launcher to restart the hub")
-    while deadline:
-        new = [p for p in psutil.Process(hub.proc.pid).children() if p.pid != jupyterhub.pid]
-        try:
-            ok = requests.get(f"{hub.url}/hub/health", timeout=2).status_code == 200
-        except requests.RequestException:
-            ok = False
-        if ok and any("jupyterhub" in cmdline(p) for p in new):
-            return time.monotonic() - t0
-        time.sleep(0.5)
-    deadline.fail(hub.log_tail(40))
     raise AssertionError  # unreachable
 
 

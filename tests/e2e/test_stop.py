@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import time
 
-import psutil
 import requests
 
 from ..hubclient import Deadline
-from .conftest import cmdline, start_hub
+from .conftest import cmdline, crash_the_hub, start_hub
 
 
 def test_ctrl_c_stops_servers_and_clusters(tmp_path):
@@ -54,24 +53,8 @@ def test_servers_and_clusters_survive_a_hub_crash(tmp_path):
         ).json()
         started = status()["started"]
 
-        [jupyterhub] = [
-            p for p in psutil.Process(hub.proc.pid).children() if "jupyterhub" in cmdline(p)
-        ]
-        t0 = time.monotonic()
-        jupyterhub.kill()
-        deadline = Deadline(90, "the launcher to restart the hub")
-        while deadline:
-            new = [p for p in psutil.Process(hub.proc.pid).children() if p.pid != jupyterhub.pid]
-            try:
-                ok = requests.get(f"{hub.url}/hub/health", timeout=2).status_code == 200
-            except requests.RequestException:
-                ok = False
-            if ok and any("jupyterhub" in cmdline(p) for p in new):
-                break
-            time.sleep(0.5)
-        else:
-            deadline.fail(hub.log_tail(40))
-        print(f"\nhub back after a crash in {time.monotonic() - t0:.1f} s")
+        back = crash_the_hub(hub, timeout=90)
+        print(f"\nhub back after a crash in {back:.1f} s")
         assert status()["started"] == started  # the very same server
         deadline = Deadline(30, "the restarted gateway to know the cluster")
         while deadline:  # the new gateway loads its routes within a second or so

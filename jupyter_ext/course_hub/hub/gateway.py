@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..content import ContentSource, FolderSource, GitSource
+from ..content import ContentSource, FolderSource, content_source
 from ..errors import CourseError
 from ..manifest import Manifest, ManifestError
 from .presets import GIB, build_options
@@ -69,16 +69,14 @@ def content_source_from_env(default_dir: Path | str, cache_dir: Path | str) -> C
     """The course source the servers use, read from the same variables
     (``COURSE_CONTENT_REPO``, ``_BRANCH``, ``_SUBDIR``, else ``COURSE_CONTENT_DIR``
     or ``default_dir``), so that the gateway and the servers agree."""
-    repo = os.environ.get("COURSE_CONTENT_REPO", "")
-    if repo:
-        return GitSource(
-            repo,
-            os.environ.get("COURSE_CONTENT_BRANCH") or "main",
-            cache_dir=Path(cache_dir),
-            subdir=os.environ.get("COURSE_CONTENT_SUBDIR", ""),
-            refresh_interval=float(os.environ.get("COURSE_CONTENT_REFRESH_INTERVAL", "60")),
-        )
-    return FolderSource(os.environ.get("COURSE_CONTENT_DIR") or default_dir)
+    return content_source(
+        os.environ.get("COURSE_CONTENT_REPO", ""),
+        os.environ.get("COURSE_CONTENT_BRANCH") or "main",
+        cache_dir,
+        os.environ.get("COURSE_CONTENT_SUBDIR", ""),
+        float(os.environ.get("COURSE_CONTENT_REFRESH_INTERVAL", "60")),
+        os.environ.get("COURSE_CONTENT_DIR") or default_dir,
+    )
 
 
 class LiveClusterOptions:

@@ -25,7 +25,7 @@ from traitlets import Float, Integer, Unicode, default, validate
 from traitlets.config import Application
 
 from .. import __version__
-from ..content import ContentSource, FolderSource, GitSource
+from ..content import ContentSource, content_source
 from ..manifest import ManifestError
 from .auth import TeacherCheck
 from .class_view import ClassRecord
@@ -294,15 +294,14 @@ class CourseService(Application):
     }
 
     def make_source(self) -> ContentSource:
-        if self.content_repo:
-            return GitSource(
-                self.content_repo,
-                self.content_branch,
-                cache_dir=Path(self.cache_dir),
-                subdir=self.content_subdir,
-                refresh_interval=self.content_refresh_interval,
-            )
-        return FolderSource(self.content_dir)
+        return content_source(
+            self.content_repo,
+            self.content_branch,
+            self.cache_dir,
+            self.content_subdir,
+            self.content_refresh_interval,
+            self.content_dir,
+        )
 
     def cookie_secret(self) -> bytes:
         path = Path(self.cookie_secret_file)

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..content import ContentSource, GitSource
 from ..errors import CourseError
-from ..manifest import Manifest, Session
+from ..manifest import Manifest, Session, session_program_model
 from ..notebooks import student_bytes
 
 log = logging.getLogger(__name__)
@@ -67,17 +67,8 @@ class CourseContent:
         """A session as students see it in the program (SessionModel): no quiz
         answers, no solutions."""
         return {
-            "id": session.id,
-            "title": session.title,
-            "duration": session.duration,
-            "duration_minutes": session.duration_minutes,
-            "self_paced": session.self_paced,
-            "summary": session.summary,
-            "slides": [s.model_dump() for s in session.slides],
-            "cluster": session.cluster.model_dump() if session.cluster else None,
+            **session_program_model(session, now),
             "notebooks": [nb.model_dump() for nb in session.notebooks],
-            "quiz_questions": len(session.quiz),
-            "assignment": session.assignment.model(now) if session.assignment else None,
         }
 
     def course_model(self, now: dt.datetime) -> dict[str, Any]:
